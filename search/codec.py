@@ -1,0 +1,126 @@
+"""Codecs: the base class every ``codecs/<name>.py`` derives from, and loading them by name.
+
+``codecs`` is a standard-library module name, so the folder cannot be a package; codec files are loaded
+by path (importlib), which also lets a user point ``codec_dir=`` at a folder of their own. A codec file
+defines one subclass of :class:`Codec` and names it ``CODEC``.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import torch
+import torch.nn as nn
+
+from .errors import BadInput
+from .widths import Layer, Widths
+
+ROOT = Path(__file__).resolve().parent.parent
+CODEC_DIR = ROOT / "codecs"
+
+
+class Codec(nn.Module):
+    """A learned video codec built from a width layout (the full layout when none is given).
+
+    Subclasses set:
+
+    * ``LAYERS``: every layer of the structure table, in report order (:class:`~search.widths.Layer`).
+    * ``TIES``: groups of layer keys whose widths the structure forces to be equal (both sides of a
+      residual addition), each with the reason; a space must tie at least these.
+    * ``MULTIPLE``: the frame size must be a multiple of this (inputs are padded to it).
+
+    and implement :meth:`decoder_inputs` (example inputs of the decoder side at a padded size) and
+    :meth:`decode` (the decoder side: every module whose cost counts as decoding, returning a dict).
+    """
+
+    LAYERS: Sequence[Layer] = ()
+    TIES: Sequence[tuple[tuple[str, ...], str]] = ()
+    MULTIPLE: int = 64
+
+    def __init__(self, layout: Mapping[str, int] | None = None):
+        super().__init__()
+        self.widths = Widths(self.LAYERS, layout)
+
+    @property
+    def layout(self) -> dict[str, int]:
+        return dict(self.widths.layout)
+
+    @classmethod
+    def full_layout(cls) -> dict[str, int]:
+        return {layer.key: layer.full for layer in cls.LAYERS}
+
+    @classmethod
+    def padded_size(cls, height: int, width: int) -> tuple[int, int]:
+        m = cls.MULTIPLE
+        return -(-height // m) * m, -(-width // m) * m
+
+    def decoder_inputs(self, height: int, width: int, batch: int = 1,
+                       generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def decode(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    # -- supernet masks ---------------------------------------------------------------------------
+
+    def set_choices(self, choices: Mapping[str, tuple[torch.Tensor, Sequence[int]]] | None) -> None:
+        """Mask channels: per layer key, mixing weights over candidate widths (None: no masks)."""
+        if choices is None:
+            self.widths.mix.set(None)
+            return
+        self.widths.mix.set({k: (w, tuple(int(o) for o in opts)) for k, (w, opts) in choices.items()})
+
+    def set_layout_masks(self, layout: Mapping[str, int] | None) -> None:
+        """Run this full-width model as if it were built at ``layout`` (hard masks)."""
+        if layout is None:
+            self.set_choices(None)
+            return
+        one = torch.ones(1)
+        self.set_choices({k: (one, (int(w),)) for k, w in layout.items()})
+
+
+class DecoderView(nn.Module):
+    """The decoder side of a codec as a module with positional inputs, for fvcore's tracer."""
+
+    def __init__(self, codec: Codec, names: Sequence[str]):
+        super().__init__()
+        self.codec, self.names = codec, tuple(names)
+
+    def forward(self, *tensors: torch.Tensor):
+        out = self.codec.decode(**dict(zip(self.names, tensors)))
+        return tuple(out.values())
+
+
+def available_codecs(codec_dir: Path = CODEC_DIR) -> list[str]:
+    return sorted(p.stem for p in Path(codec_dir).glob("*.py") if not p.stem.startswith("_"))
+
+
+def codec_file(name: str, codec_dir: Path = CODEC_DIR) -> Path:
+    path = Path(codec_dir) / f"{name}.py"
+    if not path.is_file():
+        raise BadInput(f"unknown codec {name!r}: no file {path}; available: "
+                       f"{', '.join(available_codecs(codec_dir)) or 'none'}")
+    return path
+
+
+def load_codec(name: str, codec_dir: Path = CODEC_DIR) -> type[Codec]:
+    """The ``CODEC`` class of ``<codec_dir>/<name>.py``."""
+    path = codec_file(name, codec_dir)
+    module_name = f"_search_codecs.{name}"
+    module = sys.modules.get(module_name)
+    if module is None or getattr(module, "__file__", None) != str(path):
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    cls = getattr(module, "CODEC", None)
+    if not (isinstance(cls, type) and issubclass(cls, Codec)):
+        raise BadInput(f"{path}: defines no CODEC (a subclass of search.codec.Codec)")
+    return cls
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]

@@ -205,8 +205,8 @@ class SwitchableGDN(Slim, nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         entry = self.mix.weights(self.out_w.key) if self.out_w.key else None
-        if entry is None:
-            return self.gdn[str(x.shape[1])](x)
+        if entry is None:  # the built width, not x.shape[1]: under jit tracing (fvcore) that is a tensor
+            return self.gdn[str(self.out_w.now)](x)
         weights, widths = entry
         out = x.new_zeros(x.shape)
         for a, w in zip(weights.to(x.dtype), widths):

@@ -1,0 +1,285 @@
+"""SlimVC (Liu et al., "SlimVC: slimmable video codec"), the slimmable codec of its Table 1.
+
+SlimVC makes a STEM-like latent-space P-frame codec slimmable: every layer runs at one of the width factors
+0.25 / 0.375 / 0.5 / 0.75 / 1 (uniform slimming in the paper: one factor for the whole codec), every
+GDN/IGDN is *switchable* (one parameter set per width, SlimCAE style), and the frame is coded in the
+latent space with a temporal prior (the previous frame's decoded latent) instead of motion. STEM's spatial
+prior module is dropped. The modules and their widths are those of Table 1
+(``/work/shared/reference/slimvc_table1.yaml``):
+
+* ``SlimFE`` (encoder, not decoding cost): Conv 9x9 s3, swGDN, Conv 5x5 s2, swGDN, Conv 5x5 s2, swGDN;
+  3 -> 192 channels, the latent ``y`` at H/12.
+* ``SlimHE`` (hyper encoder, not decoding cost): Conv 3x3 s1, LReLU, Conv 5x5 s2, LReLU, Conv 5x5 s2;
+  192 -> 256 channels, the hyper latent ``z`` at H/48.
+* ``SlimFD`` (decoder): swIGDN, ConvT 5x5 s2, swIGDN, ConvT 5x5 s2, swIGDN, ConvT 9x9 s3 -> 3 channels.
+* ``SlimHD`` (hyper decoder): ConvT 5x5 s2, LReLU, ConvT 5x5 s2, LReLU, Conv 3x3 s1 -> 640 channels.
+  Table 1 prints its first two layers as ``SConv5x5s2``; a hyper decoder upsamples, so they are
+  transposed convolutions.
+* ``SlimTPM`` (temporal prior on ``y_{t-1}``): Conv 5x5 s1 -> 426, LReLU, -> 533, LReLU, -> 640.
+* ``SlimEPM`` (entropy parameters): 1x1 convs on ``cat(HD out, TPM out)``: -> 1600, LReLU, -> 1280, LReLU,
+  -> 2 x y channels (Gaussian means and scales).
+
+There is no public code or checkpoint: parameter names are this file's module paths (``SlimFD.deconv1``,
+``SlimFE.gdn1.gdn.192.beta``...). Choices where Table 1 is silent, taken from the STEM/CompressAI
+conventions it builds on: LeakyReLU slope 0.01 (``nn.LeakyReLU()``'s default), "same" paddings
+(k // 2; output_padding 1 for the stride-2 transposed convs), the 9x9 stride-3 transposed conv with
+padding 3 and output_padding 0 (exactly x3), biases everywhere. The EPM's last conv interleaves its output:
+channel ``2c`` is the mean and ``2c + 1`` the scale of latent channel ``c``, so the outputs of a narrower
+latent are a prefix of the full ones (its width is ``2 * y``, which slices and masks as a prefix).
+
+Decoding (``decode``)::
+
+    x_hat  = SlimFD(y_hat)                                        # 192 ch @ H/12 -> 3 ch @ H
+    params = SlimEPM(cat(SlimHD(z_hat), SlimTPM(y_hat_prev)))     # 2 x 192 ch @ H/12
+    means, scales = params[:, 0::2], params[:, 1::2]
+
+None of these modules is in cgSlimDecoder's Tables S1-S3 (``Layer.paper == ""``).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Mapping, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from search.codec import Codec
+from search.slim import SlimConv2d, SlimConvTranspose2d, SwitchableGDN
+from search.widths import Layer, Width, Widths
+
+FACTORS = (0.25, 0.375, 0.5, 0.75, 1.0)
+"""SlimVC's width factors (Table 1)."""
+
+IMAGE, Y, Z = 3, 192, 256
+TPM1, TPM2, PRIOR = 426, 533, 640
+EPM1, EPM2 = 1600, 1280
+
+LATENT_FOLLOW = "follows the latent width (2 x y: interleaved means and scales)"
+_HD_NOTE = ("Table 1 prints SConv5x5s2; as a hyper decoder it upsamples, so it is a transposed "
+            "convolution")
+
+
+def scaled(full: int, factor: float) -> int:
+    """``factor * full`` rounded half up (Table 1: 426 x 0.25 = 106.5 -> 107)."""
+    return int(Fraction(factor) * full + Fraction(1, 2))
+
+
+def width_options(full: int) -> list[int]:
+    """The widths of a layer of full width ``full`` at SlimVC's factors."""
+    return [scaled(full, f) for f in FACTORS]
+
+
+_FE_LAYERS = [
+    Layer("SlimFE.conv1", "C", Y, arrow="↓", paper=""),
+    Layer("SlimFE.conv2", "C", Y, arrow="↓", paper=""),
+    Layer("SlimFE.conv3", "C", Y, arrow="↓", paper="", note="the latent y"),
+]
+_FD_LAYERS = [
+    Layer("SlimFD.deconv1", "D", Y, arrow="↑", paper="",
+          note="its row also holds the swIGDN on the latent y"),
+    Layer("SlimFD.deconv2", "D", Y, arrow="↑", paper=""),
+    Layer("SlimFD.deconv3", "D", IMAGE, arrow="↑", fixed="image output", paper="",
+          note="9x9 stride 3 (x3 upsampling)"),
+]
+_HE_LAYERS = [
+    Layer("SlimHE.conv1", "C", Z, paper=""),
+    Layer("SlimHE.conv2", "C", Z, arrow="↓", paper=""),
+    Layer("SlimHE.conv3", "C", Z, arrow="↓", paper="", note="the hyper latent z"),
+]
+_HD_LAYERS = [
+    Layer("SlimHD.deconv1", "D", Z, arrow="↑", paper="", note=_HD_NOTE),
+    Layer("SlimHD.deconv2", "D", Z, arrow="↑", paper="", note=_HD_NOTE),
+    Layer("SlimHD.conv3", "C", PRIOR, paper=""),
+]
+_TPM_LAYERS = [
+    Layer("SlimTPM.conv1", "C", TPM1, paper=""),
+    Layer("SlimTPM.conv2", "C", TPM2, paper=""),
+    Layer("SlimTPM.conv3", "C", PRIOR, paper=""),
+]
+_EPM_LAYERS = [
+    Layer("SlimEPM.conv1", "C", EPM1, paper=""),
+    Layer("SlimEPM.conv2", "C", EPM2, paper=""),
+    Layer("SlimEPM.conv3", "C", 2 * Y, fixed=LATENT_FOLLOW, paper=""),
+]
+
+
+def _switchable(w: Widths, width: Width, inverse: bool, row: str) -> SwitchableGDN:
+    """A switchable GDN/IGDN with one parameter set per SlimVC width of ``width``."""
+    return SwitchableGDN(w, width, width_options(width.full), inverse=inverse, row=row)
+
+
+class SlimFE(nn.Module):
+    """Encoder: Conv 9x9 s3, swGDN, Conv 5x5 s2, swGDN, Conv 5x5 s2, swGDN (3 -> y @ H/12)."""
+
+    def __init__(self, w: Widths, prefix: str = "SlimFE"):
+        super().__init__()
+        width_in = w.fixed(IMAGE)
+        for i, (k, s) in enumerate([(9, 3), (5, 2), (5, 2)], 1):
+            key = f"{prefix}.conv{i}"
+            setattr(self, f"conv{i}", SlimConv2d(w, width_in, w[key], k, s, row=key))
+            setattr(self, f"gdn{i}", _switchable(w, w[key], False, key))
+            w.row(key, width_in, w[key])
+            width_in = w[key]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i in range(1, 4):
+            x = getattr(self, f"gdn{i}")(getattr(self, f"conv{i}")(x))
+        return x
+
+
+class SlimHE(nn.Module):
+    """Hyper encoder: Conv 3x3 s1, LReLU, Conv 5x5 s2, LReLU, Conv 5x5 s2 (y -> z @ H/48)."""
+
+    def __init__(self, w: Widths, y: Width, prefix: str = "SlimHE"):
+        super().__init__()
+        width_in = y
+        for i, (k, s) in enumerate([(3, 1), (5, 2), (5, 2)], 1):
+            key = f"{prefix}.conv{i}"
+            setattr(self, f"conv{i}", SlimConv2d(w, width_in, w[key], k, s, row=key))
+            w.row(key, width_in, w[key])
+            width_in = w[key]
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.conv1(y))
+        x = F.leaky_relu(self.conv2(x))
+        return self.conv3(x)
+
+
+class SlimFD(nn.Module):
+    """Decoder: swIGDN, ConvT 5x5 s2, swIGDN, ConvT 5x5 s2, swIGDN, ConvT 9x9 s3 (y -> 3 @ H).
+
+    ``igdn1`` runs on the latent and belongs to row ``deconv1``; ``igdn2``/``igdn3`` follow
+    ``deconv1``/``deconv2`` and belong to their rows.
+    """
+
+    def __init__(self, w: Widths, y: Width, prefix: str = "SlimFD"):
+        super().__init__()
+        self.igdn1 = _switchable(w, y, True, f"{prefix}.deconv1")
+        width_in = y
+        specs = [(5, 2, 2, 1), (5, 2, 2, 1), (9, 3, 3, 0)]
+        for i, (k, s, p, op) in enumerate(specs, 1):
+            key = f"{prefix}.deconv{i}"
+            setattr(self, f"deconv{i}", SlimConvTranspose2d(w, width_in, w[key], k, s, p, op, row=key))
+            w.row(key, width_in, w[key])
+            if i < 3:
+                setattr(self, f"igdn{i + 1}", _switchable(w, w[key], True, key))
+            width_in = w[key]
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        x = self.deconv1(self.igdn1(y))
+        x = self.deconv2(self.igdn2(x))
+        return self.deconv3(self.igdn3(x))
+
+
+class SlimHD(nn.Module):
+    """Hyper decoder: ConvT 5x5 s2, LReLU, ConvT 5x5 s2, LReLU, Conv 3x3 s1 (z -> 640 @ H/12)."""
+
+    def __init__(self, w: Widths, z: Width, prefix: str = "SlimHD"):
+        super().__init__()
+        k1, k2, k3 = (f"{prefix}.{n}" for n in ("deconv1", "deconv2", "conv3"))
+        self.deconv1 = SlimConvTranspose2d(w, z, w[k1], 5, 2, row=k1)
+        w.row(k1, z, w[k1])
+        self.deconv2 = SlimConvTranspose2d(w, w[k1], w[k2], 5, 2, row=k2)
+        w.row(k2, w[k1], w[k2])
+        self.conv3 = SlimConv2d(w, w[k2], w[k3], 3, row=k3)
+        w.row(k3, w[k2], w[k3])
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.deconv1(z))
+        x = F.leaky_relu(self.deconv2(x))
+        return self.conv3(x)
+
+
+class SlimTPM(nn.Module):
+    """Temporal prior on ``y_{t-1}``: Conv 5x5 -> 426, LReLU, -> 533, LReLU, -> 640 (all stride 1)."""
+
+    def __init__(self, w: Widths, y: Width, prefix: str = "SlimTPM"):
+        super().__init__()
+        width_in = y
+        for i in range(1, 4):
+            key = f"{prefix}.conv{i}"
+            setattr(self, f"conv{i}", SlimConv2d(w, width_in, w[key], 5, row=key))
+            w.row(key, width_in, w[key])
+            width_in = w[key]
+
+    def forward(self, y_prev: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.conv1(y_prev))
+        x = F.leaky_relu(self.conv2(x))
+        return self.conv3(x)
+
+
+class SlimEPM(nn.Module):
+    """Entropy parameters: 1x1 convs on cat(HD, TPM): -> 1600, LReLU, -> 1280, LReLU, -> 2 x y
+    (interleaved: channel 2c the mean, 2c + 1 the scale of latent channel c)."""
+
+    def __init__(self, w: Widths, prior: Sequence[Width], y: Width, prefix: str = "SlimEPM"):
+        super().__init__()
+        k1, k2, k3 = (f"{prefix}.conv{i}" for i in range(1, 4))
+        self.conv1 = SlimConv2d(w, list(prior), w[k1], 1, row=k1)
+        w.row(k1, list(prior), w[k1])
+        self.conv2 = SlimConv2d(w, w[k1], w[k2], 1, row=k2)
+        w.row(k2, w[k1], w[k2])
+        self.conv3 = SlimConv2d(w, w[k2], 2 * y, 1, row=k3)
+        w.row(k3, w[k2], 2 * y)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.conv1(x))
+        x = F.leaky_relu(self.conv2(x))
+        return self.conv3(x)
+
+
+class SlimVC(Codec):
+    """SlimVC's codec at any width layout (encoder side for completeness; ``decode`` is the decoder)."""
+
+    LAYERS = _FE_LAYERS + _FD_LAYERS + _HE_LAYERS + _HD_LAYERS + _TPM_LAYERS + _EPM_LAYERS
+    # No residual additions: these ties are SlimVC's, not forced by shapes. Each group has equal full
+    # widths (a space's loader checks tied widths are equal; SlimHD.conv3, 640, joins z's group through
+    # the space's per-module tie instead).
+    TIES = (
+        (("SlimFE.conv3", "SlimFD.deconv1", "SlimFD.deconv2"),
+         "the decoder's first swIGDN runs on the latent y and belongs to row SlimFD.deconv1: the "
+         "latent and the decoder switch width factor together (SlimVC's switchable decoder)"),
+        (("SlimHE.conv3", "SlimHD.deconv1", "SlimHD.deconv2"),
+         "the hyper latent z and the hyper decoder switch width factor together"),
+    )
+    MULTIPLE = 48
+    FACTORS = FACTORS
+
+    def __init__(self, layout: Mapping[str, int] | None = None):
+        super().__init__(layout)
+        w = self.widths
+        y, z = w["SlimFE.conv3"], w["SlimHE.conv3"]
+        self.SlimFE = SlimFE(w)
+        self.SlimFD = SlimFD(w, y)
+        self.SlimHE = SlimHE(w, y)
+        self.SlimHD = SlimHD(w, z)
+        self.SlimTPM = SlimTPM(w, y)
+        self.SlimEPM = SlimEPM(w, [w["SlimHD.conv3"], w["SlimTPM.conv3"]], y)
+
+    @classmethod
+    def uniform_layout(cls, factor: float) -> dict[str, int]:
+        """Every searchable layer at ``factor`` (rounded half up), fixed layers at full width."""
+        return {l.key: l.full if l.fixed else scaled(l.full, factor) for l in cls.LAYERS}
+
+    def encode(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Encoder side (not decoding cost): latent y @ H/12 and hyper latent z @ H/48, unquantised."""
+        y = self.SlimFE(x)
+        return {"y": y, "z": self.SlimHE(y)}
+
+    def decoder_inputs(self, height, width, batch=1, generator=None):
+        """Quantised y_hat, y_hat_prev [B, y, H/12, W/12] and z_hat [B, z, H/48, W/48] at this layout."""
+        y, z = self.widths.layout["SlimFE.conv3"], self.widths.layout["SlimHE.conv3"]
+
+        def rand(c, s):
+            return (4 * torch.randn(batch, c, height // s, width // s, generator=generator)).round()
+        return {"y_hat": rand(y, 12), "y_hat_prev": rand(y, 12), "z_hat": rand(z, 48)}
+
+    def decode(self, y_hat, y_hat_prev, z_hat):
+        x_hat = self.SlimFD(y_hat)
+        params = self.SlimEPM(torch.cat([self.SlimHD(z_hat), self.SlimTPM(y_hat_prev)], 1))
+        return {"x_hat": x_hat, "params": params, "means": params[:, 0::2],
+                "scales": params[:, 1::2]}
+
+
+CODEC = SlimVC

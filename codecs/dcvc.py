@@ -237,6 +237,7 @@ class DCVC(Codec):
               + _CONTEXT_ENCODER + _CONTEXTUAL_DECODER + _ENTROPY_DECODERS)
     TIES = ()
     MULTIPLE = 64
+    RESIDUAL_NOTATION = ("trunk", "hidden")
 
     def __init__(self, layout=None):
         super().__init__(layout)

@@ -50,7 +50,9 @@ def parse(schema: type[T], argv: Sequence[str], prog: str, summary: str) -> T:
         print(usage(schema, prog, summary))
         raise SystemExit(0)
     names = [f.name for f in dataclasses.fields(schema)]
-    pairs = []
+    # a str key takes its value verbatim (OmegaConf would read resolution=0x0 as the hex int 0)
+    verbatim = {f.name for f in dataclasses.fields(schema) if f.type in (str, "str")}
+    pairs, strings = [], {}
     for word in argv:
         key, sep, value = word.partition("=")
         key = key.strip().lstrip("-").replace("-", "_")
@@ -60,10 +62,13 @@ def parse(schema: type[T], argv: Sequence[str], prog: str, summary: str) -> T:
             close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise BadInput(f"unknown key {key!r}{hint} (python -m {prog} --help lists them)")
-        pairs.append(f"{key}={value}")
+        if key in verbatim:
+            strings[key] = value
+        else:
+            pairs.append(f"{key}={value}")
     base = OmegaConf.structured(schema)
     try:
-        merged = OmegaConf.merge(base, OmegaConf.from_dotlist(pairs))
+        merged = OmegaConf.merge(base, OmegaConf.from_dotlist(pairs), OmegaConf.create(strings))
         return OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
         key = getattr(err, "full_key", None) or "?"

@@ -39,10 +39,26 @@ class Codec(nn.Module):
     LAYERS: Sequence[Layer] = ()
     TIES: Sequence[tuple[tuple[str, ...], str]] = ()
     MULTIPLE: int = 64
+    #: which numbers an ``R`` row prints: DVC/FVC's tables write R(hidden), DCVC's R(trunk, hidden).
+    RESIDUAL_NOTATION: tuple[str, ...] = ("hidden",)
 
     def __init__(self, layout: Mapping[str, int] | None = None):
         super().__init__()
         self.widths = Widths(self.LAYERS, layout)
+
+    @classmethod
+    def residual_notation_indices(cls) -> list[int]:
+        """Indices into an R row's recorded numbers (trunk, hidden)."""
+        return [("trunk", "hidden").index(n) for n in cls.RESIDUAL_NOTATION]
+
+    @classmethod
+    def residual_legend(cls) -> str:
+        if cls.RESIDUAL_NOTATION == ("hidden",):
+            return ("R(c) residual block whose convolutions have c hidden channels (its input and "
+                    "output width is that of the layer before it)")
+        return (f"R({','.join(n[0] for n in cls.RESIDUAL_NOTATION)}) residual block, "
+                + ", ".join(f"{n[0]} = {n} width" for n in cls.RESIDUAL_NOTATION)
+                + " (trunk: input and output, tied by the skip; hidden: between its convolutions)")
 
     @property
     def layout(self) -> dict[str, int]:

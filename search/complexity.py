@@ -178,6 +178,22 @@ class Complexity:
         self.q = sum((self.module_q[m] for m in self.decoder_modules), np.zeros((n, n)))
         self.q = (self.q + self.q.T) / 2  # symmetric: halves of integers stay exact in float64
         self._options = space.option_matrix()
+        self._offsets, self._choice_q = self._one_hot_form()
+
+    def _one_hot_form(self) -> tuple[np.ndarray, np.ndarray]:
+        """The same quadratic form over one-hot option indicators (one block per group, then 1):
+        ``E`` maps indicators to ``[widths..., 1]`` so that ``P = E Q E^T``. Searches score choices,
+        and this skips building the width rows."""
+        sizes = self.space.group_sizes
+        offsets = np.concatenate([[0], np.cumsum(sizes)])[:-1].astype(np.int64)
+        e = np.zeros((sum(sizes) + 1, len(self.keys) + 1))
+        e[-1, :-1] = self.layout_array(self.space.full_layout())[0]
+        e[-1, -1] = 1
+        for g, (group, table) in enumerate(zip(self.space.groups, self._options)):
+            columns = [self.index[k] for k in group]
+            e[-1, columns] = 0
+            e[offsets[g]:offsets[g] + sizes[g], columns] = table
+        return offsets, e @ self.q @ e.T
 
     def _vector(self, width: tuple[list, int]) -> np.ndarray:
         terms, const = width
@@ -208,7 +224,7 @@ class Complexity:
         """MACs of [B, layers] width rows (float64, exact integers)."""
         q = self.q if q is None else q
         x = np.concatenate([widths, np.ones((len(widths), 1))], axis=1)
-        return np.einsum("bi,bi->b", x @ q, x)
+        return np.rint(np.einsum("bi,bi->b", x @ q, x))
 
     def gmacs(self, layout: Mapping[str, int]) -> float:
         return float(self.macs_array(self.layout_array(layout))[0]) / 1e9
@@ -216,8 +232,21 @@ class Complexity:
     def macs(self, layout: Mapping[str, int]) -> int:
         return int(round(float(self.macs_array(self.layout_array(layout))[0])))
 
+    def macs_of_choices(self, choices: np.ndarray, chunk: int = 8192) -> np.ndarray:
+        """Decoder MACs of [B, groups] option indices, in cache-sized chunks of one-hot rows."""
+        choices = np.asarray(choices, dtype=np.int64)
+        out = np.empty(len(choices))
+        width = self._choice_q.shape[0]
+        for start in range(0, len(choices), chunk):
+            block = choices[start:start + chunk]
+            x = np.zeros((len(block), width))
+            x[np.arange(len(block))[:, None], self._offsets + block] = 1.0
+            x[:, -1] = 1.0
+            out[start:start + len(block)] = np.einsum("bi,bi->b", x @ self._choice_q, x)
+        return np.rint(out)
+
     def gmacs_of_choices(self, choices: np.ndarray) -> np.ndarray:
-        return self.macs_array(self.choices_to_array(choices)) / 1e9
+        return self.macs_of_choices(choices) / 1e9
 
     def module_macs(self, layout: Mapping[str, int]) -> dict[str, int]:
         x = self.layout_array(layout)

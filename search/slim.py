@@ -247,7 +247,7 @@ class SlimDeformConv2d(Slim, nn.Module):
 
     def forward(self, x: torch.Tensor, offset_feature: torch.Tensor) -> torch.Tensor:
         offset = self.conv_offset(offset_feature)
-        active_groups = self.groups * x.shape[1] // self.in_w.full
+        active_groups = self.groups * self.in_w.now // self.in_w.full
         offset = offset[:, : active_groups * 2 * self.kernel_size ** 2]
         y = deform_conv2d(x, offset, self.weight, padding=self.kernel_size // 2)
         return self.mask_out(y)

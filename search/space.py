@@ -323,7 +323,18 @@ def _check_builds(space: Space, where: str) -> None:
     try:
         space.codec(space.uniform_layout(max(space.group_sizes, default=1) - 1))
     except (ValueError, RuntimeError) as err:
-        raise BadInput(f"{where}: options do not build: {err}") from None
+        # name the space layer whose option breaks it (the codec names the layer that consumes it)
+        for g, group in enumerate(space.groups):
+            for index in range(1, space.group_sizes[g]):
+                choice = [0] * len(space.groups)
+                choice[g] = index
+                try:
+                    space.codec(space.layout_of(choice))
+                except (ValueError, RuntimeError) as one:
+                    widths = ", ".join(f"{k}={space.layers[k].options[index]}" for k in group)
+                    raise BadInput(f"{where}: layer {group[0]!r}: option {widths} does not build: "
+                                   f"{str(one).splitlines()[0]}") from None
+        raise BadInput(f"{where}: options do not build: {str(err).splitlines()[0]}") from None
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -154,8 +154,10 @@ class SubPixelConv2d(Slim, nn.Sequential):
         _copy(self[0].bias, full[0].bias[out_idx])
 
 
-def _keep_reparam_buffers_out_of_state_dict(module: nn.Module) -> None:
-    """CompressAI's GDN stores its reparametrisation constants as buffers; the public DVC/FVC/DCVC GDN
+def nonpersistent_buffers(module: nn.Module) -> None:
+    """Keep every buffer of ``module`` out of its state_dict.
+
+    CompressAI's GDN stores its reparametrisation constants as buffers; the public DVC/FVC/DCVC GDN
     (the same reparametrisation, pedestal 2**-36, beta >= 1e-6) keeps them as plain attributes, so their
     checkpoints hold only ``beta`` and ``gamma``. Marking the buffers non-persistent makes those
     checkpoints load strictly; the constants are recomputed by the constructor anyway."""
@@ -172,7 +174,7 @@ class SlimGDN(Slim, _CompressaiGDN):
 
     def __init__(self, ctx: Widths, width: Width, inverse: bool = False, *, row: str):
         _CompressaiGDN.__init__(self, width.now, inverse=inverse)
-        _keep_reparam_buffers_out_of_state_dict(self)
+        nonpersistent_buffers(self)
         self._slim_init(ctx, width, width, row)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -200,7 +202,7 @@ class SwitchableGDN(Slim, nn.Module):
             raise ValueError(f"{row}: switchable GDN has no parameter set for width {width.now}; "
                              f"it has {options}")
         self.gdn = nn.ModuleDict({str(c): _CompressaiGDN(c, inverse=inverse) for c in kept})
-        _keep_reparam_buffers_out_of_state_dict(self)
+        nonpersistent_buffers(self)
         self._slim_init(ctx, width, width, row)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -73,6 +73,27 @@ class Codec(nn.Module):
         m = cls.MULTIPLE
         return -(-height // m) * m, -(-width // m) * m
 
+    # -- the whole codec (issue 3): one P-frame against a reference --------------------------------
+
+    def forward(self, ref: torch.Tensor, x: torch.Tensor) -> dict:
+        """Code ``x`` against the reference ``ref`` (both [B,3,H,W] in [0,1], H and W multiples of
+        ``MULTIPLE``). Returns ``{"x_hat": [B,3,H,W] (unclamped), "likelihoods": {"motion": {name:
+        tensor}, "residual": {name: tensor}}}``: rates are ``-log2`` of the likelihoods. Latents are
+        quantised with uniform noise in training mode and rounded in eval mode; the decoder side runs
+        through :meth:`decode` either way."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def compress(self, ref: torch.Tensor, x: torch.Tensor) -> dict:
+        """Real bitstreams through CompressAI's coders: ``{"strings": {"motion": {name: [bytes]},
+        "residual": {name: [bytes]}}, ...}`` plus what :meth:`decompress` needs (shapes)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def decompress(self, ref: torch.Tensor, compressed: dict) -> dict:
+        """``{"x_hat": ...}`` from :meth:`compress`'s output; equals ``forward``'s in eval mode."""
+        raise NotImplementedError
+
     def decoder_inputs(self, height: int, width: int, batch: int = 1,
                        generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         raise NotImplementedError

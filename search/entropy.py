@@ -119,7 +119,7 @@ class LaplaceConditional(GaussianConditional):
 
     def __init__(self, scale_table=None, **kwargs):
         if scale_table is None:
-            scale_table = tuple(get_scale_table().tolist())
+            scale_table = get_scale_table().tolist()  # compressai wants a list
         super().__init__(scale_table, **kwargs)
         nonpersistent_buffers(self)
 

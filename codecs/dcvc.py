@@ -1,4 +1,4 @@
-"""DCVC (Li, Li and Lu, "Deep Contextual Video Compression", NeurIPS 2021), decoder side.
+"""DCVC (Li, Li and Lu, "Deep Contextual Video Compression", NeurIPS 2021): the whole P-frame codec.
 
 Follows the official code (microsoft/DCVC, ``DCVC-family/DCVC/src/models/DCVC_net.py`` with
 ``video_net.py`` and ``layers/layers.py``): every sub-network is an ``nn.Sequential`` attribute of
@@ -32,16 +32,48 @@ its last layer is ``Conv2d(64, 3)``, printed ``C(32,3)``.
 
 Ties: none. The only additions are the residual blocks' identity skips (the trunk width is the same
 Width object on both sides) and ``mv + mvDecoder_part2(...)``, whose two sides are fixed 2-channel flows.
+
+The whole codec (``forward``/``compress``/``decompress``) adds the public encoder side with the public
+names: ``opticFlow`` (``ME_Spynet``, random init: the SpyNet weights are not downloaded), ``mvEncoder``,
+``mvpriorEncoder``, ``contextualEncoder``, ``priorEncoder``, and the factorized priors ``bitEstimator_z_mv``
+/ ``bitEstimator_z`` (``search.entropy.BitEstimator``, keys ``f1..f4``). These are plain modules (not
+searched, not in ``LAYERS``), so a public ``DCVC_net`` state dict loads strictly into the full model.
+Latents ``mv_y`` (128 ch) and ``y`` (96 ch) are Laplace(mean, scale) from ``entropy_parameters(_mv)`` with
+the autoregressive context models; hyper-latents ``z_mv``/``z`` use the factorized priors.
+
+Differences from the public code (and why):
+
+* Quantisation: uniform noise in training, rounding in eval, as every latent (public ``forward`` rounds;
+  the public code ships no training code). The latents are rounded as they are (``round(y)``, as the
+  public ``forward``), not around the mean (public ``compress_ar``: ``round(y - mu) + mu``), so that the
+  decoded frame equals ``forward``'s in eval mode.
+* Real coding of ``mv_y``/``y``: each integer symbol is coded with its own CDF, the discretised
+  ``Laplace(mu, sigma)`` that ``forward``'s likelihood uses (CompressAI's rANS, 16-bit CDFs, values beyond
+  the tabulated range escape-coded), not a scale table around the rounded mean; real bits therefore track
+  ``-log2`` of the likelihoods. Encoder and decoder run the same per-position loop (5x5 crop of the causal
+  context, as the public ``compress_ar``/``decompress_ar``) so their CDFs are bit-identical.
+* Entropy-model numerics as in :mod:`search.entropy` (likelihood bound 1e-9, scale bound 0.11).
+* ``forward``/``decompress`` return the unclamped reconstruction (``decode`` and the public
+  ``decompress`` clamp to [0, 1]; metrics clamp).
+* At a sliced layout, ``context`` has fewer than 64 channels; the contextual encoder (full width, not
+  searched) gets it zero-padded to 64, which equals slicing its input channels and the masked supernet.
 """
 from __future__ import annotations
 
+import contextlib
+import math
+
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from compressai.ans import BufferedRansEncoder, RansDecoder
+from compressai.layers import GDN
 
 from search.codec import Codec
+from search.entropy import BitEstimator, LaplaceConditional, quantize, update_all
 from search.ops import flow_warp
 from search.slim import (ResBlock, ResBlockLReLU, SlimConv2d, SlimConvTranspose2d, SlimGDN,
-                         SlimMaskedConv2d, SubPixelConv2d)
+                         SlimMaskedConv2d, SubPixelConv2d, nonpersistent_buffers)
 from search.widths import Layer, Widths
 
 MV, N, M = 128, 64, 96
@@ -230,8 +262,154 @@ def _masked(w: Widths, key: str, width_in) -> SlimMaskedConv2d:
     return layer
 
 
+# -- encoder side (plain modules: not searched, not in LAYERS) ----------------------------------------
+
+
+def _gdn(channels: int, inverse: bool = False) -> GDN:
+    """The public GDN (params ``beta`` [C], ``gamma`` [C, C]; no buffers in the state dict)."""
+    gdn = GDN(channels, inverse=inverse)
+    nonpersistent_buffers(gdn)
+    return gdn
+
+
+class ResBlockLReLUPlain(nn.Module):
+    """Public ``ResBlock_LeakyReLU_0_Point_1(c)`` (keys ``conv.0``, ``conv.2``), full width."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.LeakyReLU(0.1),
+                                  nn.Conv2d(channels, channels, 3, padding=1), nn.LeakyReLU(0.1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x)
+
+
+class MEBasic(nn.Module):
+    """One SpyNet level: five 7x7 convs (8 -> 32 -> 64 -> 32 -> 16 -> 2), ReLU between."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(8, 32, 7, padding=3)
+        self.conv2 = nn.Conv2d(32, 64, 7, padding=3)
+        self.conv3 = nn.Conv2d(64, 32, 7, padding=3)
+        self.conv4 = nn.Conv2d(32, 16, 7, padding=3)
+        self.conv5 = nn.Conv2d(16, 2, 7, padding=3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = F.relu(self.conv3(x))
+        x = F.relu(self.conv4(x))
+        return self.conv5(x)
+
+
+class ME_Spynet(nn.Module):  # noqa: N801 - public name
+    """Public ``ME_Spynet``: 4-level pyramid (average pooling); at each level, from the coarsest, the flow
+    is upsampled (bilinear, align_corners=False, x2 values) and refined by ``moduleBasic[level]`` on
+    ``cat(im1, warp(im2, flow), flow)``. ``forward(im1, im2)`` gives the flow that warps ``im2`` onto
+    ``im1`` (DCVC calls it as ``opticFlow(current, reference)``). Randomly initialised here."""
+
+    L = 4
+
+    def __init__(self):
+        super().__init__()
+        self.moduleBasic = nn.ModuleList([MEBasic() for _ in range(self.L)])
+
+    def forward(self, im1: torch.Tensor, im2: torch.Tensor) -> torch.Tensor:
+        im1s, im2s = [im1], [im2]
+        for level in range(self.L - 1):
+            im1s.append(F.avg_pool2d(im1s[level], kernel_size=2, stride=2))
+            im2s.append(F.avg_pool2d(im2s[level], kernel_size=2, stride=2))
+        coarse = im2s[-1]
+        flow = im1.new_zeros(im1.shape[0], 2, coarse.shape[2] // 2, coarse.shape[3] // 2)
+        for level in range(self.L):
+            up = F.interpolate(flow, scale_factor=2, mode="bilinear", align_corners=False) * 2.0
+            i = self.L - 1 - level
+            flow = up + self.moduleBasic[level](torch.cat([im1s[i], flow_warp(im2s[i], up), up], 1))
+        return flow
+
+
+def motion_encoder() -> nn.Sequential:
+    """``mvEncoder``: 4 x Conv2d 3x3 s2 (2 -> 128 -> ... -> 128), GDN after the first three."""
+    mods, cin = [], 2
+    for i in range(4):
+        mods.append(nn.Conv2d(cin, MV, 3, stride=2, padding=1))
+        if i < 3:
+            mods.append(_gdn(MV))
+        cin = MV
+    return nn.Sequential(*mods)
+
+
+def contextual_encoder() -> nn.Sequential:
+    """``contextualEncoder`` on cat(x, context): Conv 5x5 s2 (67 -> 64), GDN, ResBlock_LReLU, Conv s2,
+    GDN, ResBlock_LReLU, Conv s2, GDN, Conv s2 (64 -> 96)."""
+    def conv(cin, cout):
+        return nn.Conv2d(cin, cout, 5, stride=2, padding=2)
+    return nn.Sequential(conv(N + 3, N), _gdn(N), ResBlockLReLUPlain(N), conv(N, N), _gdn(N),
+                         ResBlockLReLUPlain(N), conv(N, N), _gdn(N), conv(N, M))
+
+
+def hyper_encoder(cin: int) -> nn.Sequential:
+    """``mvpriorEncoder`` (cin 128) / ``priorEncoder`` (cin 96): Conv 3x3, LReLU, Conv 5x5 s2, LReLU,
+    Conv 5x5 s2 (to 64 channels at H/64)."""
+    return nn.Sequential(nn.Conv2d(cin, N, 3, padding=1), nn.LeakyReLU(inplace=True),
+                         nn.Conv2d(N, N, 5, stride=2, padding=2), nn.LeakyReLU(inplace=True),
+                         nn.Conv2d(N, N, 5, stride=2, padding=2))
+
+
+# -- real coding of the autoregressive Laplace latents ------------------------------------------------
+
+_PRECISION = 16
+_TAIL = math.log(1e6)  # a Laplace(mu, s) puts mass 1e-6 beyond mu +- s * _TAIL
+_MAX_HALF = 1024  # at most 2 * _MAX_HALF + 1 tabulated values per symbol; the rest is escape-coded
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """The per-position loops run tiny convolutions; intra-op threads only add overhead there (tens of
+    times slower on busy cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _laplace_cdfs(coder: LaplaceConditional, means: torch.Tensor, scales: torch.Tensor):
+    """Per-symbol quantised CDFs (CompressAI's rANS format) of integer values under the discretised
+    ``Laplace(means, scales)`` of :meth:`LaplaceConditional.likelihood`. ``means``/``scales``: [C].
+
+    Symbol c's table covers ``round(mu_c) - R_c .. round(mu_c) + R_c`` plus the escape symbol (the
+    remaining mass); every entry gets at least one of the 2**16 counts. Returns (cdfs [C, Lmax + 2] as
+    lists, lengths, offsets)."""
+    means, scales = means.detach().double(), coder.lower_bound_scale(scales.detach()).double()
+    center = torch.round(means)
+    half = torch.clamp(torch.ceil(scales * _TAIL) + 1, max=_MAX_HALF).long()
+    lengths = 2 * half + 1  # tabulated values per symbol
+    lmax = int(lengths.max())
+    j = torch.arange(lmax, device=means.device)
+    values = (center - half)[:, None] + j[None, :]
+    pmf = coder._likelihood(values, scales[:, None], means[:, None])
+    inside = j[None, :] < lengths[:, None]
+    pmf = torch.where(inside, pmf, torch.zeros_like(pmf))
+    tail = (1 - pmf.sum(1, keepdim=True)).clamp(min=0)
+    probs = torch.cat([pmf, torch.zeros_like(tail)], 1)
+    probs.scatter_(1, lengths[:, None], tail)  # the escape symbol right after the last value
+    valid = torch.arange(lmax + 1, device=means.device)[None, :] <= lengths[:, None]
+    probs = probs / probs.sum(1, keepdim=True)
+    total = 1 << _PRECISION
+    count = (lengths + 1)[:, None]
+    freq = torch.where(valid, torch.floor(probs * (total - count)).long() + 1, torch.zeros_like(count))
+    deficit = total - freq.sum(1)
+    freq[torch.arange(freq.shape[0]), probs.argmax(1)] += deficit
+    cdf = torch.cat([torch.zeros_like(count), torch.cumsum(freq, 1)], 1)
+    return (cdf.int().tolist(), (lengths + 2).int().tolist(), (center - half).int().tolist())
+
+
 class DCVC(Codec):
-    """DCVC's decoder side (and its decoder-side entropy networks) at any width layout."""
+    """The whole DCVC P-frame codec; its decoder side (and decoder-side entropy networks) at any width
+    layout."""
 
     LAYERS = (_MOTION_DECODER + _MOTION_REFINEMENT + _FEATURE_EXTRACTION + _CONTEXT_REFINEMENT
               + _CONTEXT_ENCODER + _CONTEXTUAL_DECODER + _ENTROPY_DECODERS)
@@ -239,9 +417,19 @@ class DCVC(Codec):
     MULTIPLE = 64
     RESIDUAL_NOTATION = ("trunk", "hidden")
 
+    #: Training presets (search.train). QUICK: minutes on 2 CPU cores.
+    QUICK = {"crop": 64, "batch": 4, "lr": 3e-4}
+    #: DCVC paper (Li et al., NeurIPS 2021, Sec. 4.1 / implementation details): Vimeo-90k, 256x256
+    #: crops, batch 4, Adam, lr 1e-4 (1e-5 when fine-tuning), four MSE models lambda in
+    #: {256, 512, 1024, 2048} (the four public checkpoints; batch 4 / lr 1e-4 confirmed by the authors in
+    #: DeepMC-DCVC/DCVC issue #8). The paper states no iteration count: ``steps`` is the trainer's
+    #: default (DVC's 2M), not a DCVC figure.
+    PAPER = {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 1024.0}
+
     def __init__(self, layout=None):
         super().__init__(layout)
         w = self.widths
+        # decoder side (searched; public names and indices)
         self.mvDecoder_part1 = motion_decoder(w)
         self.mvDecoder_part2 = motion_refinement(w)
         self.feature_extract = feature_extraction(w)
@@ -258,6 +446,39 @@ class DCVC(Codec):
         self.entropy_parameters = entropy_parameters(
             w, "entropy_parameters",
             [w[f"{_TPE}.6"], w["priorDecoder.4"], w["auto_regressive"]])
+        # encoder side and entropy models (not searched; public names)
+        self.opticFlow = ME_Spynet()
+        self.mvEncoder = motion_encoder()
+        self.mvpriorEncoder = hyper_encoder(MV)
+        self.contextualEncoder = contextual_encoder()
+        self.priorEncoder = hyper_encoder(M)
+        self.bitEstimator_z_mv = BitEstimator(N)
+        self.bitEstimator_z = BitEstimator(N)
+        self.gaussian_encoder = LaplaceConditional()  # no state (as the public GaussianEncoder)
+
+    # -- decoder side: the pieces decode, forward and decompress share -----------------------------
+
+    def _mv_params(self, q_mv, q_z_mv):
+        params_mv = self.mvpriorDecoder(q_z_mv)
+        return self.entropy_parameters_mv(
+            torch.cat([params_mv, self.auto_regressive_mv(q_mv)], 1)).chunk(2, 1)
+
+    def _motion_context(self, ref, q_mv):
+        """(refined flow, context) from the motion latent: mvDecoder_part1, mv_refine,
+        motioncompensation."""
+        mv = self.mvDecoder_part1(q_mv)
+        mv = self.mvDecoder_part2(torch.cat([mv, ref], 1)) + mv
+        return mv, self.context_refine(flow_warp(self.feature_extract(ref), mv))
+
+    def _y_params(self, q_y, q_z, temporal_prior):
+        params = self.priorDecoder(q_z)
+        return self.entropy_parameters(
+            torch.cat([temporal_prior, params, self.auto_regressive(q_y)], 1)).chunk(2, 1)
+
+    def _reconstruct(self, q_y, context):
+        """Unclamped reconstruction (contextualDecoder_part1, then part2 on cat(feature, context))."""
+        feature = self.contextualDecoder_part1(q_y)
+        return self.contextualDecoder_part2(torch.cat([feature, context], 1))
 
     def decoder_inputs(self, height, width, batch=1, generator=None):
         def rand(c, s):
@@ -267,21 +488,148 @@ class DCVC(Codec):
                 "q_z_mv": rand(N, 64).round(), "q_z": rand(N, 64).round()}
 
     def decode(self, ref, q_mv, q_y, q_z_mv, q_z):
-        params_mv = self.mvpriorDecoder(q_z_mv)
-        gauss_mv = self.entropy_parameters_mv(torch.cat([params_mv, self.auto_regressive_mv(q_mv)], 1))
-        mv = self.mvDecoder_part1(q_mv)
-        mv = self.mvDecoder_part2(torch.cat([mv, ref], 1)) + mv
-        context = self.context_refine(flow_warp(self.feature_extract(ref), mv))
+        mv_means, mv_scales = self._mv_params(q_mv, q_z_mv)
+        mv, context = self._motion_context(ref, q_mv)
         temporal_prior = self.temporalPriorEncoder(context)
-        params = self.priorDecoder(q_z)
-        gauss_y = self.entropy_parameters(
-            torch.cat([temporal_prior, params, self.auto_regressive(q_y)], 1))
-        feature = self.contextualDecoder_part1(q_y)
-        x_hat = self.contextualDecoder_part2(torch.cat([feature, context], 1)).clamp(0, 1)
-        mv_means, mv_scales = gauss_mv.chunk(2, 1)
-        y_means, y_scales = gauss_y.chunk(2, 1)
+        y_means, y_scales = self._y_params(q_y, q_z, temporal_prior)
+        x_hat = self._reconstruct(q_y, context).clamp(0, 1)
         return {"x_hat": x_hat, "mv": mv, "temporal_prior": temporal_prior,
                 "mv_means": mv_means, "mv_scales": mv_scales, "y_means": y_means, "y_scales": y_scales}
+
+    # -- encoder side ---------------------------------------------------------------------------------
+
+    def _encode_y(self, x, context):
+        """The contextual encoder on cat(x, context), context zero-padded to its full 64 channels."""
+        pad = N - context.shape[1]
+        if pad:
+            context = F.pad(context, (0, 0, 0, 0, 0, pad))
+        return self.contextualEncoder(torch.cat([x, context], 1))
+
+    def forward(self, ref, x):
+        training = self.training
+        mv_y = self.mvEncoder(self.opticFlow(x, ref))
+        q_z_mv, lik_z_mv = self.bitEstimator_z_mv(self.mvpriorEncoder(mv_y), training)
+        q_mv = quantize(mv_y, training)
+        mv_means, mv_scales = self._mv_params(q_mv, q_z_mv)
+        lik_mv = self.gaussian_encoder.likelihood(q_mv, mv_scales, mv_means)
+        mv, context = self._motion_context(ref, q_mv)
+        temporal_prior = self.temporalPriorEncoder(context)
+        y = self._encode_y(x, context)
+        q_z, lik_z = self.bitEstimator_z(self.priorEncoder(y), training)
+        q_y = quantize(y, training)
+        y_means, y_scales = self._y_params(q_y, q_z, temporal_prior)
+        lik_y = self.gaussian_encoder.likelihood(q_y, y_scales, y_means)
+        return {"x_hat": self._reconstruct(q_y, context), "mv": mv,
+                "likelihoods": {"motion": {"mv_y": lik_mv, "mv_z": lik_z_mv},
+                                "residual": {"y": lik_y, "z": lik_z}}}
+
+    # -- real bitstreams ------------------------------------------------------------------------------
+
+    def _ar_step(self, padded, params, h, w, context_model, parameter_net):
+        """Entropy parameters (means, scales: [C]) of position (h, w) from the 5x5 causal neighbourhood
+        in ``padded`` (the latent decoded so far, zero-padded by 2): the same computation on both
+        sides, so encoder and decoder build bit-identical CDFs."""
+        k = context_model.kernel_size[0]
+        crop = padded[:, :, h:h + k, w:w + k]
+        ctx = F.conv2d(crop, context_model.weight * context_model.mask, context_model.bias)
+        ctx = context_model.mask_out(ctx)
+        means, scales = parameter_net(torch.cat([params[:, :, h:h + 1, w:w + 1], ctx], 1)).chunk(2, 1)
+        return means.flatten(), scales.flatten()
+
+    def _ar_encode(self, q, params, context_model, parameter_net) -> bytes:
+        """Code the integer latent ``q`` [1, C, H, W] in raster order, one position at a time."""
+        pad = context_model.kernel_size[0] // 2
+        _, channels, height, width = q.shape
+        padded = q.new_zeros(1, channels, height + 2 * pad, width + 2 * pad)
+        encoder, indexes = BufferedRansEncoder(), list(range(channels))
+        with _one_thread():
+            for h in range(height):
+                for w in range(width):
+                    means, scales = self._ar_step(padded, params, h, w, context_model, parameter_net)
+                    cdfs, lengths, offsets = _laplace_cdfs(self.gaussian_encoder, means, scales)
+                    symbols = q[0, :, h, w]
+                    encoder.encode_with_indexes(symbols.int().tolist(), indexes, cdfs, lengths,
+                                                offsets)
+                    padded[0, :, h + pad, w + pad] = symbols
+        return encoder.flush()
+
+    def _ar_decode(self, string: bytes, channels, height, width, params, context_model,
+                   parameter_net) -> torch.Tensor:
+        pad = context_model.kernel_size[0] // 2
+        padded = params.new_zeros(1, channels, height + 2 * pad, width + 2 * pad)
+        decoder, indexes = RansDecoder(), list(range(channels))
+        decoder.set_stream(string)
+        with _one_thread():
+            for h in range(height):
+                for w in range(width):
+                    means, scales = self._ar_step(padded, params, h, w, context_model, parameter_net)
+                    cdfs, lengths, offsets = _laplace_cdfs(self.gaussian_encoder, means, scales)
+                    values = decoder.decode_stream(indexes, cdfs, lengths, offsets)
+                    padded[0, :, h + pad, w + pad] = torch.tensor(values, dtype=padded.dtype,
+                                                                  device=padded.device)
+        return padded[:, :, pad:pad + height, pad:pad + width]
+
+    @torch.no_grad()
+    def compress(self, ref, x):
+        """Real bitstreams, one per frame of the batch: ``{"strings": {"motion": {"mv_y", "mv_z"},
+        "residual": {"y", "z"}} (lists of bytes), "shape": (H, W), "bits": same names -> total bits
+        over the batch}``. Builds the coder tables if missing (``update_all(self)``); after changing
+        weights, call ``search.entropy.update_all(model, force=True)``. Eval-mode quantisation
+        (rounding) whatever the mode."""
+        update_all(self)
+        names = {"motion": ("mv_y", "mv_z"), "residual": ("y", "z")}
+        strings = {part: {n: [] for n in ns} for part, ns in names.items()}
+        for b in range(x.shape[0]):
+            one = self._compress_one(ref[b:b + 1], x[b:b + 1])
+            for part, ns in names.items():
+                for n in ns:
+                    strings[part][n].append(one[n])
+        bits = {part: {n: 8 * sum(len(s) for s in strings[part][n]) for n in ns}
+                for part, ns in names.items()}
+        return {"strings": strings, "shape": tuple(x.shape[-2:]), "bits": bits}
+
+    def _compress_one(self, ref, x):
+        mv_y = self.mvEncoder(self.opticFlow(x, ref))
+        q_z_mv = torch.round(self.mvpriorEncoder(mv_y))
+        mv_z = self.bitEstimator_z_mv.compress(q_z_mv)[0]
+        q_mv = torch.round(mv_y)
+        mv_y_string = self._ar_encode(q_mv, self.mvpriorDecoder(q_z_mv), self.auto_regressive_mv,
+                                      self.entropy_parameters_mv)
+        _, context = self._motion_context(ref, q_mv)
+        temporal_prior = self.temporalPriorEncoder(context)
+        y = self._encode_y(x, context)
+        q_z = torch.round(self.priorEncoder(y))
+        z = self.bitEstimator_z.compress(q_z)[0]
+        params = torch.cat([temporal_prior, self.priorDecoder(q_z)], 1)
+        y_string = self._ar_encode(torch.round(y), params, self.auto_regressive,
+                                   self.entropy_parameters)
+        return {"mv_y": mv_y_string, "mv_z": mv_z, "y": y_string, "z": z}
+
+    @torch.no_grad()
+    def decompress(self, ref, compressed):
+        """``{"x_hat"}`` (unclamped, as ``forward``'s) from :meth:`compress`'s output."""
+        update_all(self)
+        height, width = compressed["shape"]
+        strings = compressed["strings"]
+        out = []
+        for b in range(ref.shape[0]):
+            one = {n: strings[part][n][b] for part in strings for n in strings[part]}
+            out.append(self._decompress_one(ref[b:b + 1], one, height, width))
+        return {"x_hat": torch.cat(out, 0)}
+
+    def _decompress_one(self, ref, one, height, width):
+        lh, lw, hh, hw = height // 16, width // 16, height // 64, width // 64
+        q_z_mv = self.bitEstimator_z_mv.decompress([one["mv_z"]], torch.Size((1, N, hh, hw)))
+        q_z_mv = q_z_mv.to(ref.device)
+        q_mv = self._ar_decode(one["mv_y"], MV, lh, lw, self.mvpriorDecoder(q_z_mv),
+                               self.auto_regressive_mv, self.entropy_parameters_mv)
+        _, context = self._motion_context(ref, q_mv)
+        temporal_prior = self.temporalPriorEncoder(context)
+        q_z = self.bitEstimator_z.decompress([one["z"]], torch.Size((1, N, hh, hw))).to(ref.device)
+        params = torch.cat([temporal_prior, self.priorDecoder(q_z)], 1)
+        q_y = self._ar_decode(one["y"], M, lh, lw, params, self.auto_regressive,
+                              self.entropy_parameters)
+        return self._reconstruct(q_y, context)
 
 
 CODEC = DCVC

@@ -1,4 +1,4 @@
-"""DVC (Lu et al., "DVC: An End-to-end Deep Video Compression Framework", CVPR 2019), decoder side.
+"""DVC (Lu et al., "DVC: An End-to-end Deep Video Compression Framework", CVPR 2019): the whole codec.
 
 Follows the public PyTorch re-implementation (ZhihaoHu/PyTorchVideoCompression, ``DVC/``): module and
 parameter names are theirs (``mvDecoder``, ``warpnet``, ``resDecoder``, ``respriorDecoder``), so their
@@ -13,16 +13,44 @@ Decoding (``DVC/net.py``)::
     sigma = respriorDecoder(z)                             # hyper decoder: Laplace scales of q_res
 
 Where the code and cgSlimDecoder's Table S1 differ, ``Layer.paper`` keeps the table's notation.
+
+Encoding (``VideoCompressor.forward``), with the public names (``opticFlow``, ``mvEncoder``,
+``resEncoder``, ``respriorEncoder``, ``bitEstimator_mv``, ``bitEstimator_z``)::
+
+    flow = opticFlow(x, ref)                               # SpyNet, 4 levels of 5 convs 7x7
+    q_mv = Q(mvEncoder(flow))                              # 2 ch @ H -> 128 ch @ H/16, factorized prior
+    prediction = motion compensation of ref by mvDecoder(q_mv)          (decoder side, shared)
+    y = resEncoder(x - prediction); z = respriorEncoder(y)              # 96 ch @ H/16, 64 ch @ H/64
+    q_z = Q(z) (factorized prior), q_y = Q(y) ~ Laplace(0, respriorDecoder(q_z))
+
+Differences from the public code (all deliberate):
+
+* SpyNet's pretrained weights (``flow_pretrain_np/``) cannot be fetched here: ``opticFlow`` keeps the
+  public structure and keys but is initialised randomly, with the last conv of every level at zero so
+  that the untrained flow starts at zero (identity warp). Load converted weights to match the paper.
+* Entropy coding is CompressAI's rANS (``compress``/``decompress``) instead of ``torch_ac``; likelihoods
+  are lower-bounded at 1e-9 instead of ``+1e-5`` inside the log, and the rate is not clipped to
+  [0, 50] bits per element; Laplace scales are lower-bounded at 0.11 (see :mod:`search.entropy`).
+* ``forward`` returns the reconstruction unclamped and the likelihoods (our interface); the
+  auxiliary warp/prediction terms of the public training (weight 0.1 for the first 500k steps) can be
+  built from the returned ``warped`` and ``prediction``.
+* Flow warping uses ``align_corners=True`` grid sampling with the same pixel normalisation as the
+  public ``torch_warp`` (:func:`search.ops.flow_warp`), and SpyNet's coarse-to-fine upsampling is
+  bilinear without corner alignment, as in the public ``bilinearupsacling``.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from compressai.layers import GDN
 
 from search.codec import Codec
+from search.entropy import BitEstimator, LaplaceConditional, quantize, update_all
 from search.ops import flow_warp, upsample2x
-from search.slim import ResBlock, SlimConv2d, SlimConvTranspose2d, SlimGDN
+from search.slim import ResBlock, SlimConv2d, SlimConvTranspose2d, SlimGDN, nonpersistent_buffers
 from search.widths import Layer, Widths
 
 N, M, MV = 64, 96, 128
@@ -143,20 +171,170 @@ class SynthesisPrior(nn.Module):
         return torch.exp(self.deconv3(x))
 
 
+# ----------------------------------------------------------------------------------------------------
+# Encoder side: plain modules at fixed widths (not searched, not in LAYERS), public names and keys.
+
+
+def _init(conv: nn.Module, gain: float, bias: float = 0.01, uniform: bool = False) -> None:
+    """The public code's initialisation: Xavier (normal, or uniform for Warp_net) and a constant bias."""
+    (nn.init.xavier_uniform_ if uniform else nn.init.xavier_normal_)(conv.weight.data, gain)
+    if conv.bias is not None:
+        nn.init.constant_(conv.bias.data, bias)
+
+
+class MEBasic(nn.Module):
+    """SpyNet's per-level network (``MEBasic``): 5 convs 7x7, 8 -> 32 -> 64 -> 32 -> 16 -> 2, ReLU.
+    Input: [frame, warped reference, upsampled flow] (3 + 3 + 2 channels); output: a flow residual."""
+
+    def __init__(self):
+        super().__init__()
+        widths = [8, 32, 64, 32, 16, 2]
+        for i in range(1, 6):
+            setattr(self, f"conv{i}", nn.Conv2d(widths[i - 1], widths[i], 7, 1, padding=3))
+        # Not public: pretrained SpyNet weights are unavailable, so the flow residual starts at zero.
+        nn.init.zeros_(self.conv5.weight)
+        nn.init.zeros_(self.conv5.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i in range(1, 5):
+            x = F.relu(getattr(self, f"conv{i}")(x))
+        return self.conv5(x)
+
+
+class MESpynet(nn.Module):
+    """``ME_Spynet``: coarse-to-fine flow over a 4-level average-pooled pyramid, from zero flow at
+    1/16 resolution; each level upsamples (x2, values x2), warps the reference and adds a residual."""
+
+    def __init__(self, levels: int = 4):
+        super().__init__()
+        self.L = levels
+        self.moduleBasic = nn.ModuleList([MEBasic() for _ in range(levels)])
+
+    def forward(self, im1: torch.Tensor, im2: torch.Tensor) -> torch.Tensor:
+        """Flow that warps ``im2`` (the reference) onto ``im1`` (the frame to code)."""
+        im1s, im2s = [im1], [im2]
+        for _ in range(self.L - 1):
+            im1s.append(F.avg_pool2d(im1s[-1], 2, 2))
+            im2s.append(F.avg_pool2d(im2s[-1], 2, 2))
+        coarse = im2s[-1]
+        flow = coarse.new_zeros(coarse.shape[0], 2, coarse.shape[2] // 2, coarse.shape[3] // 2)
+        for level in range(self.L):
+            up = F.interpolate(flow, scale_factor=2, mode="bilinear", align_corners=False) * 2.0
+            a, b = im1s[self.L - 1 - level], im2s[self.L - 1 - level]
+            flow = up + self.moduleBasic[level](torch.cat([a, flow_warp(b, up), up], 1))
+        return flow
+
+
+class AnalysisMV(nn.Module):
+    """``Analysis_mv_net``: 4 x (Conv 3x3 s2, Conv 3x3), LeakyReLU(0.1) after all but the last;
+    2 ch @ H -> 128 ch @ H/16."""
+
+    def __init__(self):
+        super().__init__()
+        width_in = 2
+        for i in range(1, 9):
+            conv = nn.Conv2d(width_in, MV, 3, stride=2 if i % 2 else 1, padding=1)
+            _init(conv, math.sqrt(2 * (2 + MV) / 4) if i == 1 else math.sqrt(2))
+            setattr(self, f"conv{i}", conv)
+            width_in = MV
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i in range(1, 8):
+            x = F.leaky_relu(getattr(self, f"conv{i}")(x), 0.1)
+        return self.conv8(x)
+
+
+class Analysis(nn.Module):
+    """``Analysis_net``: 4 x Conv 5x5 s2, GDN after the first three; 3 ch @ H -> 96 ch @ H/16."""
+
+    def __init__(self):
+        super().__init__()
+        widths = [3, N, N, N, M]
+        gains = [math.sqrt(2 * (3 + N) / 6), math.sqrt(2), math.sqrt(2), math.sqrt(2 * (M + N) / (2 * N))]
+        for i in range(1, 5):
+            conv = nn.Conv2d(widths[i - 1], widths[i], 5, stride=2, padding=2)
+            _init(conv, gains[i - 1])
+            setattr(self, f"conv{i}", conv)
+            if i < 4:
+                setattr(self, f"gdn{i}", GDN(widths[i]))
+        nonpersistent_buffers(self)  # the public GDN keeps only beta and gamma in its state dict
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i in range(1, 4):
+            x = getattr(self, f"gdn{i}")(getattr(self, f"conv{i}")(x))
+        return self.conv4(x)
+
+
+class AnalysisPrior(nn.Module):
+    """``Analysis_prior_net``: |y|, Conv 3x3 + ReLU, Conv 5x5 s2 + ReLU, Conv 5x5 s2; 96 -> 64 ch @ /4."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(M, N, 3, stride=1, padding=1)
+        self.conv2 = nn.Conv2d(N, N, 5, stride=2, padding=2)
+        self.conv3 = nn.Conv2d(N, N, 5, stride=2, padding=2)
+        _init(self.conv1, math.sqrt(2 * (M + N) / (2 * M)))
+        _init(self.conv2, math.sqrt(2))
+        _init(self.conv3, math.sqrt(2))
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.conv1(torch.abs(y)))
+        x = F.relu(self.conv2(x))
+        return self.conv3(x)
+
+
+def _init_decoder_like_public(codec: "DVC") -> None:
+    """The public initialisation of the decoder-side modules (ours are slimmable, built in widths)."""
+    for i in range(1, 9):
+        gain = math.sqrt(2 * (MV + 2) / (2 * MV)) if i == 8 else math.sqrt(2)
+        _init(getattr(codec.mvDecoder, f"deconv{i}"), gain)
+    warp = codec.warpnet
+    for conv in [warp.feature_ext, warp.conv6] + [getattr(getattr(warp, f"conv{i}"), c)
+                                                  for i in range(6) for c in ("conv1", "conv2")]:
+        _init(conv, 1.0, 0.0, uniform=True)
+    res_gains = [math.sqrt(2 * (M + N) / (2 * M)), math.sqrt(2), math.sqrt(2),
+                 math.sqrt(2 * (N + 3) / (2 * N))]
+    for i, gain in enumerate(res_gains, 1):
+        _init(getattr(codec.resDecoder, f"deconv{i}"), gain)
+    prior_gains = [math.sqrt(2), math.sqrt(2), math.sqrt(2 * (M + N) / (2 * N))]
+    for i, gain in enumerate(prior_gains, 1):
+        _init(getattr(codec.respriorDecoder, f"deconv{i}"), gain)
+
+
 class DVC(Codec):
-    """DVC's decoder side at any width layout."""
+    """DVC, whole (encoder, decoder side at any width layout, entropy models)."""
 
     LAYERS = _MV_LAYERS + _MC_LAYERS + _RES_LAYERS + _PRIOR_LAYERS
     TIES = ()
     MULTIPLE = 64
+    #: quick CPU preset of the trainer (2 cores, minutes).
+    QUICK = {"crop": 64, "batch": 4, "lr": 3e-4}
+    #: the paper's training (Lu et al. 2019, sec. 4.1: Vimeo-90k 256x256 crops, batch 4, Adam at 1e-4,
+    #: lambda in {256, 512, 1024, 2048}); the paper gives no iteration count: steps and lambda are the
+    #: public PyTorch code's defaults (DVC/main.py: tot_step = 2,000,000 with lr / 10 after 1.8M,
+    #: train_lambda = 2048).
+    PAPER = {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 2048.0,
+             "lambdas": [256, 512, 1024, 2048]}
 
     def __init__(self, layout=None):
         super().__init__(layout)
         w = self.widths
+        # The public VideoCompressor's order of modules (so state dicts list keys in its order).
+        self.opticFlow = MESpynet()
+        self.mvEncoder = AnalysisMV()
         self.mvDecoder = SynthesisMV(w)
         self.warpnet = WarpNet(w)
+        self.resEncoder = Analysis()
         self.resDecoder = Synthesis(w)
+        self.respriorEncoder = AnalysisPrior()
         self.respriorDecoder = SynthesisPrior(w)
+        self.bitEstimator_z = BitEstimator(N)
+        self.bitEstimator_mv = BitEstimator(MV)
+        # Not a public module: the Laplace coder of the residual latent (no parameters, no keys).
+        self.res_laplace = LaplaceConditional()
+        _init_decoder_like_public(self)
+
+    # -- decoder side (what GMACs count) -------------------------------------------------------
 
     def decoder_inputs(self, height, width, batch=1, generator=None):
         def rand(c, s):
@@ -164,13 +342,64 @@ class DVC(Codec):
         return {"ref": torch.rand(batch, 3, height, width, generator=generator),
                 "q_mv": rand(MV, 16).round(), "q_res": rand(M, 16).round(), "q_z": rand(N, 64).round()}
 
-    def decode(self, ref, q_mv, q_res, q_z):
+    def decode_motion(self, ref, q_mv):
+        """Motion decoding and compensation: the prediction of the frame from ``ref``."""
         mv = self.mvDecoder(q_mv)
         warped = flow_warp(ref, mv)
         prediction = self.warpnet(torch.cat([warped, ref], 1)) + warped
-        x_hat = prediction + self.resDecoder(q_res)
-        return {"x_hat": x_hat, "mv": mv, "prediction": prediction,
-                "res_sigma": self.respriorDecoder(q_z)}
+        return {"mv": mv, "warped": warped, "prediction": prediction}
+
+    def reconstruct(self, prediction, q_res):
+        """Residual decoding: the reconstructed frame."""
+        return prediction + self.resDecoder(q_res)
+
+    def decode(self, ref, q_mv, q_res, q_z):
+        motion = self.decode_motion(ref, q_mv)
+        return {"x_hat": self.reconstruct(motion["prediction"], q_res), "mv": motion["mv"],
+                "prediction": motion["prediction"], "res_sigma": self.respriorDecoder(q_z)}
+
+    # -- the whole codec -----------------------------------------------------------------------
+
+    def forward(self, ref, x):
+        flow = self.opticFlow(x, ref)
+        q_mv, mv_likelihood = self.bitEstimator_mv(self.mvEncoder(flow))
+        motion = self.decode_motion(ref, q_mv)
+        y = self.resEncoder(x - motion["prediction"])
+        q_z, z_likelihood = self.bitEstimator_z(self.respriorEncoder(y))
+        q_y = quantize(y, self.training)
+        y_likelihood = self.res_laplace.likelihood(q_y, self.respriorDecoder(q_z))
+        return {"x_hat": self.reconstruct(motion["prediction"], q_y),
+                "likelihoods": {"motion": {"mv": mv_likelihood},
+                                "residual": {"y": y_likelihood, "z": z_likelihood}},
+                "prediction": motion["prediction"], "warped": motion["warped"], "flow": flow}
+
+    @torch.no_grad()
+    def compress(self, ref, x):
+        """Bitstreams of one P-frame. Builds the coder tables if missing: after changing weights call
+        ``search.entropy.update_all(model, force=True)``."""
+        update_all(self)
+        mv_latent = self.mvEncoder(self.opticFlow(x, ref))
+        mv_strings = self.bitEstimator_mv.compress(mv_latent)
+        motion = self.decode_motion(ref, torch.round(mv_latent))
+        y = self.resEncoder(x - motion["prediction"])
+        z = self.respriorEncoder(y)
+        z_strings = self.bitEstimator_z.compress(z)
+        sigma = self.respriorDecoder(torch.round(z))
+        y_strings = self.res_laplace.compress(y, self.res_laplace.build_indexes(sigma))
+        return {"strings": {"motion": {"mv": mv_strings}, "residual": {"y": y_strings, "z": z_strings}},
+                "shapes": {"mv": tuple(mv_latent.shape), "z": tuple(z.shape)}}
+
+    @torch.no_grad()
+    def decompress(self, ref, compressed):
+        update_all(self)
+        strings, shapes = compressed["strings"], compressed["shapes"]
+        q_mv = self.bitEstimator_mv.decompress(strings["motion"]["mv"], shapes["mv"]).to(ref.device)
+        motion = self.decode_motion(ref, q_mv)
+        q_z = self.bitEstimator_z.decompress(strings["residual"]["z"], shapes["z"]).to(ref.device)
+        sigma = self.respriorDecoder(q_z)
+        q_y = self.res_laplace.decompress(strings["residual"]["y"],
+                                          self.res_laplace.build_indexes(sigma)).to(ref.device)
+        return {"x_hat": self.reconstruct(motion["prediction"], q_y)}
 
 
 CODEC = DVC

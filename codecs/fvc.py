@@ -1,5 +1,6 @@
 """FVC (Hu et al., "FVC: A New Framework towards Deep Video Compression in Feature Space", CVPR 2021),
-decoder side.
+the whole codec: the decoder side
+(searched) and the encoder side (fixed, full width).
 
 Follows the official PyTorch code (ZhihaoHu/PyTorchVideoCompression, ``FVC/``): module and parameter
 names are theirs (``Encoder``, ``aligner``, ``resDecoder``, ``Decoder``, ``OffsetPriorDecoder``,
@@ -22,6 +23,28 @@ and, for the entropy model of the two latents (``FVC/subnet/bitEstimator.py``
     musigma = EntropyCoding_offsetf.parameters_net(OffsetPriorDecoder(q_offset_z))   # 256 ch @ H/16
     mu, sigma = musigma[:, :128], musigma[:, 128:] ** 2        # Gaussian of q_offset (same for q_res)
 
+Encoding (``FVC/net.py`` ``forward``, ``AlignMultiFeature``, ``AddResidual``; the public module and
+parameter names, so a public ``VideoCompressor`` checkpoint loads strictly into the whole model)::
+
+    input_feature = Encoder(x)
+    en_offset = aligner.offset_encoder(lrelu(offset_conv3(lrelu(offset_conv1(cat(ref_f, input_f))))))
+    q_offset_z = Q(OffsetPriorEncoder(en_offset))     # EntropyCoding_offsetz: factorized (BitEstimator)
+    q_offset = Q(en_offset)                           # EntropyCoding_offsetf: Gaussian(mu, sigma)
+    aligned = aligner(ref_feature, q_offset)          # the decoder side, as above
+    y_res = resEncoder(input_feature - aligned); q_res_z = Q(resPriorEncoder(y_res)); q_res = Q(y_res)
+
+``Q`` adds U(-0.5, 0.5) noise in training and rounds in evaluation. The public latents are Gaussian
+(``NIPS18nocEntropyCoder`` uses ``torch.distributions.normal.Normal(mu, sigma)``), coded here with
+:class:`search.fvc_entropy.MeanGaussianConditional` (a CompressAI ``GaussianConditional`` that keeps the
+public ``round(x)`` quantisation); the hyper-latents use the factorized ``ICLR17EntropyCoder``
+(:class:`search.entropy.BitEstimator`, same ``f1..f4`` keys). Differences from the public code: the
+Gaussian's scale is lower-bounded at 0.11 (CompressAI) instead of 1e-5 and likelihoods at 1e-9 instead
+of ``+1e-5`` inside the log without the 50-bit clamp; the public training forward also decodes
+``Decoder(input_feature)`` and ``Decoder(aligned)`` for auxiliary losses: ``forward(..., aux=True)``
+returns the latter (``x_align``), not the former (its width would follow ``Encoder.conv1``, not the
+decoder's trunk). At a sliced layout the encoder side still runs at full width: the (narrower) features
+it reads are zero-padded to 64 channels, which is exactly what the masked full model feeds it.
+
 Where the code and cgSlimDecoder's Table S2 differ, ``Layer.paper`` keeps the table's notation; the
 table omits the deformable convolution and its offset convolution (``paper=""``), and the entropy
 networks (hyper decoders, parameter nets) are not in it at all.
@@ -33,6 +56,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from search.codec import Codec
+from search.entropy import BitEstimator, update_all
+from search.fvc_entropy import MeanGaussianConditional
 from search.slim import Resblocks, SlimConv2d, SlimConvTranspose2d, SlimDeformConv2d
 from search.widths import Layer, Width, Widths
 
@@ -130,14 +155,94 @@ class LatentDecoder(nn.Module):
         return self.deconv3(x)
 
 
+# ---- encoder side: plain full-width modules (not searched, not in LAYERS) --------------------------
+
+
+class PlainResidualBlock(nn.Module):
+    """``ResidualBlock_noBN(nf)`` at full width: conv1, ReLU, conv2, plus identity."""
+
+    def __init__(self, nf: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(nf, nf, 3, 1, 1)
+        self.conv2 = nn.Conv2d(nf, nf, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+class PlainResblocks(nn.Module):
+    """``Resblocks(nf)`` at full width: ``res1..res3`` and an outer skip."""
+
+    def __init__(self, nf: int):
+        super().__init__()
+        self.res1, self.res2, self.res3 = (PlainResidualBlock(nf), PlainResidualBlock(nf),
+                                           PlainResidualBlock(nf))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.res3(self.res2(self.res1(x)))
+
+
+def padit(x: torch.Tensor) -> torch.Tensor:
+    """The public ``Padit`` (replicate padding when a side is odd; a no-op at multiples of 64)."""
+    if x.shape[2] % 2 == 1 or x.shape[3] % 2 == 1:
+        return F.pad(x, (0, 2 - x.shape[3] % 2, 0, 2 - x.shape[2] % 2), mode="replicate")
+    return x
+
+
+class LatentEncoder(nn.Module):
+    """``OffsetEncodeNet`` / ``ResEncodeNet``: Conv 5x5 s2 + ``Resblocks(128)``, twice, then Conv 5x5 s2
+    (64 -> 128 channels, H/2 -> H/16). No activations; the offset encoder applies ``Padit`` before
+    ``conv3``."""
+
+    def __init__(self, in_channels: int, channels: int, pad: bool = False):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 5, 2, 2)
+        self.res1 = PlainResblocks(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 5, 2, 2)
+        self.res2 = PlainResblocks(channels)
+        self.conv3 = nn.Conv2d(channels, channels, 5, 2, 2)
+        self.pad = pad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.res1(self.conv1(x))
+        x = self.res2(self.conv2(x))
+        return self.conv3(padit(x) if self.pad else x)
+
+
+class PriorEncoder(nn.Module):
+    """``OffsetPriorEncodeNet`` / ``ResPriorEncodeNet``: Conv 3x3 s1 + LReLU(0.2), Conv 5x5 s2 +
+    LReLU(0.2), Conv 5x5 s2 (128 channels throughout, H/16 -> H/64)."""
+
+    def __init__(self, channels: int = MV):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1)
+        self.conv2 = nn.Conv2d(channels, channels, 5, 2, 2)
+        self.conv3 = nn.Conv2d(channels, channels, 5, 2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.conv1(x), 0.2)
+        x = F.leaky_relu(self.conv2(x), 0.2)
+        return self.conv3(x)
+
+
+def to_full(feature: torch.Tensor, channels: int = NF) -> torch.Tensor:
+    """Zero-pad a (sliced) feature to the full width the encoder side reads."""
+    missing = channels - feature.shape[1]
+    return F.pad(feature, (0, 0, 0, 0, 0, missing)) if missing > 0 else feature
+
+
 class PCDAlign(nn.Module):
     """The decoder side of ``PCD_Align`` (``MotionCompensation``): offset decoder, DCNv1 on the reference
     feature with offsets from ``conv_offset(offset features)``, then the refinement
     ``aligned + lrelu(refine_conv2(lrelu(refine_conv1(cat(aligned, ref_feature)))))`` (LeakyReLU 0.1).
-    The encoder-side ``offset_conv1``/``offset_conv3``/``offset_encoder`` are not built."""
+    The encoder side (``MotionEstimation``: ``offset_conv1``, ``offset_conv3``, ``offset_encoder``) is
+    built at full width; :meth:`motion_estimation` runs it."""
 
     def __init__(self, w: Widths, ref: Width, prefix: str = "aligner"):
         super().__init__()
+        self.offset_conv1 = nn.Conv2d(NF * 2, NF, 3, 1, 1)
+        self.offset_conv3 = nn.Conv2d(NF, NF, 3, 1, 1)
+        self.offset_encoder = LatentEncoder(NF, MV, pad=True)
         self.offset_decoder = LatentDecoder(w, f"{prefix}.offset_decoder", MV)
         offset_feat = w[f"{prefix}.offset_decoder.deconv3"]
         dcn_key = f"{prefix}.deformable_convolution"
@@ -151,6 +256,13 @@ class PCDAlign(nn.Module):
         w.row(k1, [aligned, ref], w[k1])
         self.refine_conv2 = SlimConv2d(w, w[k1], w[k2], 3, row=k2)
         w.row(k2, w[k1], w[k2])
+
+    def motion_estimation(self, ref_feature: torch.Tensor, input_feature: torch.Tensor) -> torch.Tensor:
+        """The offset latent (unquantised) from full-width reference and input features."""
+        x = torch.cat([to_full(ref_feature), to_full(input_feature)], 1)
+        x = F.leaky_relu(self.offset_conv1(x), 0.1)
+        x = F.leaky_relu(self.offset_conv3(x), 0.1)
+        return self.offset_encoder(x)
 
     def forward(self, ref_feature: torch.Tensor, q_offset: torch.Tensor) -> torch.Tensor:
         offset_feat = self.offset_decoder(q_offset)
@@ -242,11 +354,13 @@ class ParameterNet(nn.Module):
 
 
 class EntropyParameters(nn.Module):
-    """The decoder-side network of ``NIPS18nocEntropyCoder`` (key ``<coder>.parameters_net``)."""
+    """``NIPS18nocEntropyCoder``: the decoder-side network (key ``<coder>.parameters_net``) and the
+    Gaussian conditional that rates and codes the latent (``conditional``: no state-dict keys)."""
 
     def __init__(self, w: Widths, prefix: str):
         super().__init__()
         self.parameters_net = ParameterNet(w, f"{prefix}.parameters_net")
+        self.conditional = MeanGaussianConditional()
 
     def forward(self, hyper: torch.Tensor, channels: int) -> tuple[torch.Tensor, torch.Tensor]:
         musigma = self.parameters_net(hyper)
@@ -268,6 +382,12 @@ class FVC(Codec):
          "(both additions, and the sum feeds Decoder.recon_trunk)"),
     )
     MULTIPLE = 64
+    # Training presets. PAPER: the public FVC/main.py and dataset.py (ZhihaoHu/PyTorchVideoCompression
+    # @ d732ce5): Adam lr 1e-4, gpu_per_batch 4, 256x256 Vimeo-90k crops, tot_step 2,000,000 (single
+    # frame; its example config then adds 300k multi-frame steps), train_lambda 2048 (MSE; the paper's
+    # lambdas are 256, 512, 1024, 2048).
+    QUICK = {"crop": 64, "batch": 4, "lr": 2e-4}
+    PAPER = {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 2048}
 
     def __init__(self, layout=None):
         super().__init__(layout)
@@ -280,6 +400,12 @@ class FVC(Codec):
         self.resPriorDecoder = PriorDecoder(w, "resPriorDecoder")
         self.EntropyCoding_offsetf = EntropyParameters(w, "EntropyCoding_offsetf")
         self.EntropyCoding_residualf = EntropyParameters(w, "EntropyCoding_residualf")
+        # encoder side (full width, not searched) and the factorized hyper-latent models
+        self.OffsetPriorEncoder = PriorEncoder(MV)
+        self.EntropyCoding_offsetz = BitEstimator(MV)
+        self.resEncoder = LatentEncoder(NF, RES)
+        self.resPriorEncoder = PriorEncoder(RES)
+        self.EntropyCoding_residualz = BitEstimator(RES)
 
     def decoder_inputs(self, height, width, batch=1, generator=None):
         def rand(c, s):
@@ -288,16 +414,106 @@ class FVC(Codec):
                 "q_offset": rand(MV, 16), "q_res": rand(RES, 16),
                 "q_offset_z": rand(MV, 64), "q_res_z": rand(RES, 64)}
 
+    # -- decoder-side steps, shared by decode (profiling), forward and decompress -----------------
+
+    def _motion_params(self, q_offset_z):
+        return self.EntropyCoding_offsetf(self.OffsetPriorDecoder(q_offset_z), MV)
+
+    def _residual_params(self, q_res_z):
+        return self.EntropyCoding_residualf(self.resPriorDecoder(q_res_z), RES)
+
+    def _reconstruct(self, aligned, q_res):
+        recon_feature = aligned + self.resDecoder(q_res)
+        return recon_feature, self.Decoder(recon_feature)
+
     def decode(self, ref, q_offset, q_res, q_offset_z, q_res_z):
         ref_feature = self.Encoder(ref)
         aligned = self.aligner(ref_feature, q_offset)
-        recon_feature = aligned + self.resDecoder(q_res)
-        x_hat = self.Decoder(recon_feature)
-        offset_mu, offset_sigma = self.EntropyCoding_offsetf(self.OffsetPriorDecoder(q_offset_z), MV)
-        res_mu, res_sigma = self.EntropyCoding_residualf(self.resPriorDecoder(q_res_z), RES)
+        recon_feature, x_hat = self._reconstruct(aligned, q_res)
+        offset_mu, offset_sigma = self._motion_params(q_offset_z)
+        res_mu, res_sigma = self._residual_params(q_res_z)
         return {"x_hat": x_hat, "aligned_feature": aligned, "recon_feature": recon_feature,
                 "offset_mu": offset_mu, "offset_sigma": offset_sigma,
                 "res_mu": res_mu, "res_sigma": res_sigma}
+
+    # -- the whole codec ----------------------------------------------------------------------------
+
+    def _check(self, ref, x):
+        if ref.shape != x.shape or ref.dim() != 4 or ref.shape[1] != 3:
+            raise ValueError(f"ref and x must both be [B,3,H,W]; got {tuple(ref.shape)}, "
+                             f"{tuple(x.shape)}")
+        if ref.shape[2] % self.MULTIPLE or ref.shape[3] % self.MULTIPLE:
+            raise ValueError(f"frame size {tuple(ref.shape[2:])} is not a multiple of "
+                             f"{self.MULTIPLE}: pad it first (padded_size)")
+
+    def _code(self, ref, x, training):
+        """Encoder and decoder in one pass (``VideoCompressor.forward``): quantised latents, their
+        Gaussian parameters, likelihoods and the reconstruction."""
+        self._check(ref, x)
+        ref_feature, input_feature = self.Encoder(ref), self.Encoder(x)
+        # motion: offsets in feature space (AlignMultiFeature)
+        en_offset = self.aligner.motion_estimation(ref_feature, input_feature)
+        q_offset_z, l_offset_z = self.EntropyCoding_offsetz(self.OffsetPriorEncoder(en_offset),
+                                                            training=training)
+        offset_mu, offset_sigma = self._motion_params(q_offset_z)
+        q_offset, l_offset = self.EntropyCoding_offsetf.conditional(en_offset, offset_sigma,
+                                                                    offset_mu, training=training)
+        aligned = self.aligner(ref_feature, q_offset)
+        # residual in feature space (AddResidual)
+        y_res = self.resEncoder(to_full(input_feature) - to_full(aligned))
+        q_res_z, l_res_z = self.EntropyCoding_residualz(self.resPriorEncoder(y_res), training=training)
+        res_mu, res_sigma = self._residual_params(q_res_z)
+        q_res, l_res = self.EntropyCoding_residualf.conditional(y_res, res_sigma, res_mu,
+                                                                training=training)
+        _, x_hat = self._reconstruct(aligned, q_res)
+        return {"x_hat": x_hat, "aligned": aligned,
+                "q": {"motion": {"y": q_offset, "z": q_offset_z}, "residual": {"y": q_res, "z": q_res_z}},
+                "params": {"motion": (offset_sigma, offset_mu), "residual": (res_sigma, res_mu)},
+                "likelihoods": {"motion": {"y": l_offset, "z": l_offset_z},
+                                "residual": {"y": l_res, "z": l_res_z}}}
+
+    def forward(self, ref, x, aux: bool = False):
+        """See :meth:`search.codec.Codec.forward`. Likelihoods: ``motion`` ``y`` (offset latent,
+        Gaussian) and ``z`` (its hyper-latent, factorized); ``residual`` likewise. With ``aux``, also
+        ``x_align = Decoder(aligned feature)`` (the public code's ``align_image``, for its stage-1
+        ``align_loss``)."""
+        out = self._code(ref, x, self.training)
+        result = {"x_hat": out["x_hat"], "likelihoods": out["likelihoods"]}
+        if aux:
+            result["x_align"] = self.Decoder(out["aligned"])
+        return result
+
+    def _conditionals(self):
+        return {"motion": (self.EntropyCoding_offsetz, self.EntropyCoding_offsetf.conditional),
+                "residual": (self.EntropyCoding_residualz, self.EntropyCoding_residualf.conditional)}
+
+    @torch.no_grad()
+    def compress(self, ref, x):
+        """Rounded latents coded with CompressAI's rANS coder. Builds the coder tables if missing
+        (after changing weights, call ``search.entropy.update_all(model, force=True)``)."""
+        update_all(self)
+        out = self._code(ref, x, training=False)
+        strings, shapes = {}, {}
+        for group, (factorized, gaussian) in self._conditionals().items():
+            q = out["q"][group]
+            sigma, mu = out["params"][group]
+            strings[group] = {"y": gaussian.compress(q["y"], sigma, mu),
+                              "z": factorized.compress(q["z"])}
+            shapes[group] = tuple(q["z"].shape)
+        return {"strings": strings, "shapes": shapes}
+
+    @torch.no_grad()
+    def decompress(self, ref, compressed):
+        update_all(self)
+        q = {}
+        for group, (factorized, gaussian) in self._conditionals().items():
+            strings = compressed["strings"][group]
+            q_z = factorized.decompress(strings["z"], compressed["shapes"][group]).to(ref.device)
+            mu, sigma = (self._motion_params if group == "motion" else self._residual_params)(q_z)
+            q[group] = gaussian.decompress(strings["y"], sigma, mu).to(ref.device)
+        aligned = self.aligner(self.Encoder(ref), q["motion"])
+        _, x_hat = self._reconstruct(aligned, q["residual"])
+        return {"x_hat": x_hat}
 
 
 CODEC = FVC

@@ -34,6 +34,15 @@ Decoding (``decode``)::
     means, scales = params[:, 0::2], params[:, 1::2]
 
 None of these modules is in cgSlimDecoder's Tables S1-S3 (``Layer.paper == ""``).
+
+The whole codec (``forward``/``compress``/``decompress``) codes a frame's latent directly, with no motion
+(``likelihoods["motion"]`` is empty): y_{t-1} = round(SlimFE(ref)) (no gradient), y = SlimFE(x),
+z = SlimHE(y); z is coded with the factorized prior ``bitEstimator_z`` (search.entropy.BitEstimator,
+sliced to z's width at a layout) and y with CompressAI's ``GaussianConditional`` whose means and scales
+are ``entropy_parameters(z_hat, y_{t-1})`` (the decoder side above). In eval mode y is rounded around its
+mean (``round(y - mu) + mu``, CompressAI's convention), so decompress gives exactly forward's x_hat. With
+channel masks (the supernet) masked latent channels are zeroed after quantisation and their likelihoods
+set to 1, so rates and x_hat equal those of the sliced model.
 """
 from __future__ import annotations
 
@@ -44,8 +53,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from compressai.entropy_models import GaussianConditional
+
 from search.codec import Codec
-from search.slim import SlimConv2d, SlimConvTranspose2d, SwitchableGDN
+from search.entropy import BitEstimator, quantize, update_all
+from search.masks import apply_mask
+from search.slim import (Slim, SlimConv2d, SlimConvTranspose2d, SwitchableGDN, nonpersistent_buffers,
+                         prefix_index)
 from search.widths import Layer, Width, Widths
 
 FACTORS = (0.25, 0.375, 0.5, 0.75, 1.0)
@@ -229,8 +243,29 @@ class SlimEPM(nn.Module):
         return self.conv3(x)
 
 
+class SlimBitEstimator(Slim, BitEstimator):
+    """The factorized prior of the hyper latent ``z`` at the layout's width of ``z``.
+
+    Its parameters are per channel (``f1..f4.{h,b,a}``: ``[1, C, 1, 1]``), so a narrower ``z`` keeps the
+    leading channels' parameters (:func:`search.slim.load_sliced` calls :meth:`load_sliced_from`). It is a
+    :class:`~search.slim.Slim` module only for that slicing: it carries no MACs (its profile term has
+    coefficient 0) and it does not mask its own output; the codec sets the likelihoods of masked
+    channels to 1 (:meth:`SlimVC._active`)."""
+
+    def __init__(self, ctx: Widths, width: Width, *, row: str):
+        BitEstimator.__init__(self, width.now)
+        self._slim_init(ctx, width, width, row)
+
+    def load_sliced_from(self, full: BitEstimator) -> None:
+        idx = prefix_index(self.out_w)
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                p.copy_(full.get_parameter(name)[:, idx])
+
+
 class SlimVC(Codec):
-    """SlimVC's codec at any width layout (encoder side for completeness; ``decode`` is the decoder)."""
+    """SlimVC's codec at any width layout: ``forward``/``compress``/``decompress`` code one P-frame
+    against a reference; ``decode`` is the decoder side whose cost is profiled."""
 
     LAYERS = _FE_LAYERS + _FD_LAYERS + _HE_LAYERS + _HD_LAYERS + _TPM_LAYERS + _EPM_LAYERS
     # No residual additions: these ties are SlimVC's, not forced by shapes. Each group has equal full
@@ -245,6 +280,13 @@ class SlimVC(Codec):
     )
     MULTIPLE = 48
     FACTORS = FACTORS
+    # Training presets for the trainer. QUICK: a smoke-test scale (96 = 2 x MULTIPLE: y at 8x8, z at
+    # 2x2). PAPER: the SlimVC paper's training settings are not in the project's sources (no public
+    # code; the seeds hold only its Table 1), so these are ASSUMED, not cited: 256x256 crops as every
+    # codec here, and the common CompressAI/STEM-style Adam settings (batch 8, lr 1e-4), 1M steps and
+    # lambda 1024 (MSE on [0,1] frames, DVC's scale 256..2048). Replace them if the paper is found.
+    QUICK = {"crop": 96, "batch": 4, "lr": 2e-4}
+    PAPER = {"crop": 256, "batch": 8, "lr": 1e-4, "steps": 1_000_000, "lambda": 1024}
 
     def __init__(self, layout: Mapping[str, int] | None = None):
         super().__init__(layout)
@@ -256,6 +298,13 @@ class SlimVC(Codec):
         self.SlimHD = SlimHD(w, z)
         self.SlimTPM = SlimTPM(w, y)
         self.SlimEPM = SlimEPM(w, [w["SlimHD.conv3"], w["SlimTPM.conv3"]], y)
+        # Entropy models. z: the factorized prior with the public DVC/FVC/DCVC code's parameters
+        # (search.entropy.BitEstimator, as every other codec here: no auxiliary loss to train, unlike
+        # CompressAI's EntropyBottleneck whose coding range comes from learned quantiles), sliced with z.
+        # y: CompressAI's GaussianConditional, no parameters (scale table and CDFs are not state).
+        self.bitEstimator_z = SlimBitEstimator(w, z, row="SlimHE.conv3")
+        self.gaussian_conditional = GaussianConditional(None)
+        nonpersistent_buffers(self.gaussian_conditional)
 
     @classmethod
     def uniform_layout(cls, factor: float) -> dict[str, int]:
@@ -276,10 +325,99 @@ class SlimVC(Codec):
         return {"y_hat": rand(y, 12), "y_hat_prev": rand(y, 12), "z_hat": rand(z, 48)}
 
     def decode(self, y_hat, y_hat_prev, z_hat):
-        x_hat = self.SlimFD(y_hat)
-        params = self.SlimEPM(torch.cat([self.SlimHD(z_hat), self.SlimTPM(y_hat_prev)], 1))
-        return {"x_hat": x_hat, "params": params, "means": params[:, 0::2],
+        params = self.entropy_parameters(z_hat, y_hat_prev)
+        return {"x_hat": self.SlimFD(y_hat), "params": params, "means": params[:, 0::2],
                 "scales": params[:, 1::2]}
+
+    # -- decoder-side parts (``decode`` is exactly these two; forward and decompress call them) ----
+
+    def entropy_parameters(self, z_hat: torch.Tensor, y_hat_prev: torch.Tensor) -> torch.Tensor:
+        """SlimEPM(cat(SlimHD(z_hat), SlimTPM(y_hat_prev))): interleaved means (0::2), scales (1::2)."""
+        return self.SlimEPM(torch.cat([self.SlimHD(z_hat), self.SlimTPM(y_hat_prev)], 1))
+
+    # -- the whole codec ---------------------------------------------------------------------------
+
+    def reference_latent(self, ref: torch.Tensor) -> torch.Tensor:
+        """y_hat_{t-1}: the reference frame through SlimFE, rounded, without gradient (in a sequence the
+        decoder keeps the previous frame's decoded latent; with only the decoded reference frame at hand,
+        encoder and decoder both recompute it from ``ref``, which is deterministic)."""
+        with torch.no_grad():
+            return torch.round(self.SlimFE(ref))
+
+    def _mask(self, t: torch.Tensor, width: Width) -> torch.Tensor:
+        """Zero a latent's masked channels (the supernet): noise must not leak into them."""
+        return apply_mask(t, self.widths.mix.mask(width, t))
+
+    def _active(self, likelihoods: torch.Tensor, width: Width) -> torch.Tensor:
+        """Likelihoods of masked channels set to 1 (0 bits): ``p ** mask``, differentiable in the mask."""
+        mask = self.widths.mix.mask(width, likelihoods)
+        return likelihoods if mask is None else likelihoods ** mask.view(1, -1, 1, 1)
+
+    def _gaussian_likelihood(self, y_hat, scales, means):
+        gc = self.gaussian_conditional
+        p = gc._likelihood(y_hat, scales, means)
+        return gc.likelihood_lower_bound(p) if gc.use_likelihood_bound else p
+
+    def forward(self, ref: torch.Tensor, x: torch.Tensor) -> dict:
+        """See :meth:`search.codec.Codec.forward`. No motion: ``likelihoods["motion"]`` is empty.
+
+        y is quantised as CompressAI's GaussianConditional does: uniform noise in training, and in
+        evaluation rounded around its predicted mean, ``round(y - mu) + mu`` (the symbols the coder
+        writes are ``round(y - mu)``, so the decoded latent equals this one and the real bitstream
+        matches the likelihoods). z: noise in training, ``round(z)`` in evaluation."""
+        y_w, z_w = self.widths["SlimFE.conv3"], self.widths["SlimHE.conv3"]
+        y_prev = self.reference_latent(ref)
+        y = self.SlimFE(x)
+        z = self.SlimHE(y)
+        z_hat = self._mask(quantize(z, self.training), z_w)
+        z_likelihoods = self._active(self.bitEstimator_z.likelihood(z_hat), z_w)
+        params = self.entropy_parameters(z_hat, y_prev)
+        means, scales = params[:, 0::2], params[:, 1::2]
+        if self.training:
+            y_hat = quantize(y, True)
+        else:
+            y_hat = torch.round(y - means) + means
+        y_hat = self._mask(y_hat, y_w)
+        y_likelihoods = self._active(self._gaussian_likelihood(y_hat, scales, means), y_w)
+        return {"x_hat": self.SlimFD(y_hat),
+                "likelihoods": {"motion": {}, "residual": {"y": y_likelihoods, "z": z_likelihoods}}}
+
+    def _check_unmasked(self) -> None:
+        if self.widths.mix.choices is not None:
+            raise RuntimeError("compress/decompress code the model as built: build (slice) the codec "
+                               "at the layout instead of masking the full-width one")
+
+    @torch.no_grad()
+    def compress(self, ref: torch.Tensor, x: torch.Tensor) -> dict:
+        """Real bitstreams (CompressAI's rANS). Builds the coder tables if they are missing
+        (``update_all``); after changing the weights, call ``search.entropy.update_all(model,
+        force=True)`` before compressing again."""
+        self._check_unmasked()
+        update_all(self)
+        y_prev = self.reference_latent(ref)
+        y = self.SlimFE(x)
+        z = self.SlimHE(y)
+        z_strings = self.bitEstimator_z.compress(z)
+        params = self.entropy_parameters(torch.round(z), y_prev)
+        means, scales = params[:, 0::2], params[:, 1::2]
+        indexes = self.gaussian_conditional.build_indexes(scales)
+        y_strings = self.gaussian_conditional.compress(y, indexes, means)
+        return {"strings": {"motion": {}, "residual": {"y": y_strings, "z": z_strings}},
+                "shapes": {"z": tuple(z.shape[-2:])}}
+
+    @torch.no_grad()
+    def decompress(self, ref: torch.Tensor, compressed: dict) -> dict:
+        self._check_unmasked()
+        update_all(self)
+        strings = compressed["strings"]["residual"]
+        y_prev = self.reference_latent(ref)
+        shape = (len(strings["z"]), self.bitEstimator_z.channels, *compressed["shapes"]["z"])
+        z_hat = self.bitEstimator_z.decompress(strings["z"], shape).to(y_prev.device)
+        params = self.entropy_parameters(z_hat, y_prev)
+        means, scales = params[:, 0::2], params[:, 1::2]
+        indexes = self.gaussian_conditional.build_indexes(scales)
+        y_hat = self.gaussian_conditional.decompress(strings["y"], indexes, means=means)
+        return {"x_hat": self.SlimFD(y_hat)}
 
 
 CODEC = SlimVC

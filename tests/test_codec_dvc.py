@@ -31,6 +31,28 @@ def test_sliced_equals_masked_on_random_layouts():
             torch.testing.assert_close(sliced[name], masked[name], atol=1e-5, rtol=1e-5)
 
 
+def test_sliced_equals_masked_whole_forward_in_eval_mode():
+    """The whole codec (encoder, rounding, entropy models) at a layout: sliced == masked full model."""
+    space = load_space("dvc")
+    torch.manual_seed(0)
+    full = space.codec().eval()
+    g = torch.Generator().manual_seed(2)
+    ref = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 8, generator=g), size=(64, 64),
+                                          mode="bilinear", align_corners=False)
+    x = torch.roll(ref, 2, dims=3) + 0.02 * torch.randn(1, 3, 64, 64, generator=g)
+    for layout in random_layouts(space, 3, seed=5)[1:]:
+        small = load_sliced(space.codec(layout).eval(), full)
+        with torch.no_grad():
+            sliced = small(ref, x)
+            full.set_layout_masks(layout)
+            masked = full(ref, x)
+            full.set_layout_masks(None)
+        torch.testing.assert_close(sliced["x_hat"], masked["x_hat"], atol=1e-5, rtol=1e-5)
+        for part, named in sliced["likelihoods"].items():
+            for name, lik in named.items():
+                torch.testing.assert_close(lik, masked["likelihoods"][part][name], atol=1e-5, rtol=1e-4)
+
+
 def test_decode_shapes():
     codec = load_codec("dvc")().eval()
     with torch.no_grad():

@@ -1,5 +1,5 @@
-"""SlimVC codec: Table 1 widths / kernels / parameter counts, sliced == masked at random layouts (encoder
-and decoder), output shapes, rows, the space, and closed-form GMACs == fvcore.
+"""SlimVC codec: Table 1 widths / kernels / parameter counts, sliced == masked at random layouts (encoder,
+decoder and the whole codec's forward in eval mode), output shapes, rows, the space, and closed-form GMACs == fvcore.
 
 SlimVC has no public code or checkpoint, so instead of a state_dict key fixture the reference is Table 1
 of the paper (``tests/fixtures/slimvc_table1.yaml``).
@@ -154,6 +154,7 @@ def test_sliced_equals_masked(full, space):
     rng = np.random.default_rng(0)
     gen = torch.Generator().manual_seed(1)
     image = torch.rand(1, 3, SIZE, SIZE, generator=gen)
+    ref = (image + 0.1 * torch.rand(1, 3, SIZE, SIZE, generator=gen)).clamp(0, 1)
     full_c = {"y_hat": 192, "y_hat_prev": 192, "z_hat": 256}
     for _ in range(5):
         # one width factor per tie group, applied to every layer of the group
@@ -164,12 +165,21 @@ def test_sliced_equals_masked(full, space):
         with torch.no_grad():
             a = small.decode(**inputs)
             ea = small.encode(image)
+            fa = small(ref, image)
             full.set_layout_masks(layout)
             try:
                 b = full.decode(**_pad_to_full(inputs, full_c))
                 eb = full.encode(image)
+                fb = full(ref, image)
             finally:
                 full.set_layout_masks(None)
+        # the whole codec's forward (eval): same x_hat; likelihoods equal on the active channels and
+        # 1 (0 bits) on the masked ones
+        torch.testing.assert_close(fa["x_hat"], fb["x_hat"], atol=1e-5, rtol=1e-5)
+        for k in ("y", "z"):
+            la, lb = fa["likelihoods"]["residual"][k], fb["likelihoods"]["residual"][k]
+            torch.testing.assert_close(la, lb[:, : la.shape[1]], atol=1e-6, rtol=1e-5)
+            assert (lb[:, la.shape[1]:] == 1).all()
         torch.testing.assert_close(a["x_hat"], b["x_hat"], atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(a["params"], b["params"][:, : 2 * y_w], atol=1e-5, rtol=1e-5)
         assert not b["params"][:, 2 * y_w:].any()

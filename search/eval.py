@@ -99,7 +99,7 @@ def evaluate(model: Codec, sequences: EvalSequences, bitstream: bool = True,
     """Per-frame figures of every P-frame of every GOP (see the module docstring)."""
     model.eval()
     if bitstream:
-        update_all(model)
+        update_all(model, force=True)  # weights may have changed since the tables were built
     rows = []
     total = sum(len(g.frames) - 1 for g in sequences) if progress else None
     bar = tqdm(total=total, desc="eval", disable=not progress, dynamic_ncols=True)

@@ -7,7 +7,7 @@ from typing import Mapping
 
 import torch
 import torch.nn.functional as F
-from pytorch_msssim import ms_ssim
+from pytorch_msssim import ms_ssim, ssim
 
 from .entropy import bits
 
@@ -40,16 +40,16 @@ def psnr(x_hat: torch.Tensor, x: torch.Tensor) -> float:
 
 
 def msssim(x_hat: torch.Tensor, x: torch.Tensor) -> float:
-    """MS-SSIM (pytorch-msssim) with as many of its five scales as the frame size allows.
+    """MS-SSIM (pytorch-msssim, its five standard scales) of frames in [0, 1].
 
-    The standard five scales need a short side above 160 px; smaller frames (carphone is 176x144) use
-    the first scales of the standard weights, renormalised.
+    Five scales need a short side above ``(win_size - 1) * 16``: 160 px with the standard 11-px window.
+    Smaller frames (carphone is 176x144) use the largest odd window that fits, down to 3 px;
+    frames under 48 px get single-scale SSIM.
     """
-    weights = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333]
     short = min(x.shape[-2:])
-    scales = 5
-    while scales > 1 and short <= (11 - 1) * 2 ** (scales - 1):
-        scales -= 1
-    w = torch.tensor(weights[:scales])
-    return float(ms_ssim(x_hat.clamp(0, 1), x, data_range=1.0, size_average=True,
-                         weights=(w / w.sum()).tolist()))
+    win = 11
+    while win > 3 and (win - 1) * 16 >= short:
+        win -= 2
+    if (win - 1) * 16 >= short:
+        return float(ssim(x_hat.clamp(0, 1), x, data_range=1.0, size_average=True, win_size=3))
+    return float(ms_ssim(x_hat.clamp(0, 1), x, data_range=1.0, size_average=True, win_size=win))

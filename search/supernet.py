@@ -119,7 +119,7 @@ class Supernet:
     def penalty(self, gmacs: torch.Tensor, target: float, beta: float, beta_below: float
                 ) -> torch.Tensor:
         """``alpha_i * C_i`` with ``alpha_i = beta (C_i - C_i^tar)^2``, alpha constant (Eq. 2-3)."""
-        value = float(gmacs)
+        value = float(gmacs.detach())
         b = beta if value > target else beta_below
         alpha = b * (value - target) ** 2
         return alpha * gmacs
@@ -221,8 +221,8 @@ def train_supernet(cfg: SupernetConfig) -> tuple[Supernet, list[LevelResult], Pa
         torch.nn.utils.clip_grad_norm_(codec.parameters(), 1.0)
         optimizer.step()
         codec.set_choices(None)
-        last_sampled[f"L{level + 1}"] = float(gmacs)
-        return {**figures_of(losses), "level": level + 1, "gmacs": float(gmacs),
+        last_sampled[f"L{level + 1}"] = float(gmacs.detach())
+        return {**figures_of(losses), "level": level + 1, "gmacs": float(gmacs.detach()),
                 "target": targets[level], "tau": schedule(step), **last_sampled}
 
     loop.run(step_fn)

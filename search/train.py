@@ -161,7 +161,7 @@ def aux_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
 
 
 def figures_of(losses: dict[str, torch.Tensor]) -> dict[str, float]:
-    out = {k: float(v) for k, v in losses.items()}
+    out = {k: float(v.detach()) for k, v in losses.items()}
     mse = max(out["mse"], 1e-12)
     out["psnr"] = 10 * torch.log10(torch.tensor(1.0 / mse)).item()
     return out

@@ -1,0 +1,201 @@
+"""Pareto fronts of the outer search and the run folder's ``pareto.png`` / ``pareto.svg``.
+
+The outer loop (DESIGN.md, "Outer loop"; issue 5 section 3) minimises two objectives per trial: the
+decoder's GMACs (closed form, :class:`search.complexity.Complexity`) and its RD loss ``R + lambda * D``
+on validation frames scored with the supernet's shared weights. :func:`pareto_front` is the exact
+non-dominated set of such points; :func:`plot_pareto` draws every trial, the front, the GMAC targets,
+the architecture chosen per target and the uniform-slimming (SlimVC-style) baseline.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Point:
+    """A labelled point of the plot (a chosen architecture or a uniform-slimming layout)."""
+
+    label: str
+    gmacs: float
+    rd_loss: float
+
+
+def pareto_front(points: Sequence[Sequence[float]] | np.ndarray) -> list[int]:
+    """Indices of the non-dominated points when minimising both coordinates, by increasing GMACs.
+
+    ``points`` is ``[N, 2]``: (GMACs, RD loss). A point is dominated when another is no worse in both
+    and strictly better in one. Exact duplicates dominate neither each other: every copy of a
+    non-dominated point is kept. Points with a NaN coordinate are never on the front. O(N log N).
+    """
+    arr = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    valid = np.flatnonzero(~np.isnan(arr).any(axis=1))
+    # sort by GMACs then RD loss: a point is on the front iff its RD loss is strictly below the best
+    # RD loss of every point with strictly smaller GMACs, and minimal among its own GMAC value.
+    order = valid[np.lexsort((arr[valid, 1], arr[valid, 0]))]
+    front: list[int] = []
+    best = np.inf  # lowest RD loss among points with strictly smaller GMACs
+    i = 0
+    while i < len(order):
+        x = arr[order[i], 0]
+        j = i
+        while j < len(order) and arr[order[j], 0] == x:
+            j += 1
+        y_min = arr[order[i], 1]  # smallest RD loss at this GMAC value (sorted)
+        if y_min < best:
+            front.extend(int(k) for k in order[i:j] if arr[k, 1] == y_min)
+            best = y_min
+        i = j
+    return front
+
+
+def _step_xy(front: np.ndarray, x_max: float) -> tuple[np.ndarray, np.ndarray]:
+    """The attainment staircase of a front sorted by GMACs: from each point, flat to the next GMAC
+    value then down (what is achievable at a budget), continued flat to ``x_max``."""
+    xs, ys = [], []
+    for k, (x, y) in enumerate(front):
+        if k:
+            xs.append(x)
+            ys.append(front[k - 1][1])
+        xs.append(x)
+        ys.append(y)
+    if len(front):
+        xs.append(max(x_max, front[-1][0]))
+        ys.append(front[-1][1])
+    return np.array(xs), np.array(ys)
+
+
+def _as_points(items) -> list[Point]:
+    """Accept Points, (label, gmacs, rd) tuples, or a mapping label -> (gmacs, rd); skip missing."""
+    if items is None:
+        return []
+    if isinstance(items, Mapping):
+        items = [(k, *v) if v is not None else None for k, v in items.items()]
+    out = []
+    for item in items:
+        if item is None:
+            continue
+        p = item if isinstance(item, Point) else Point(str(item[0]), float(item[1]), float(item[2]))
+        if np.isfinite(p.gmacs) and np.isfinite(p.rd_loss):
+            out.append(p)
+    return out
+
+
+def plot_pareto(trials: pd.DataFrame, targets: Sequence[float],
+                chosen: Mapping[float, tuple[float, float] | None] | Sequence[Point],
+                uniform: Sequence[Point] | Sequence[tuple[str, float, float]],
+                out_png: Path | str, out_svg: Path | str, *, x: str = "gmacs", y: str = "rd_loss",
+                title: str = "", resolution: str = "") -> tuple[Path, Path]:
+    """Draw the search's trials by decoder GMACs (x) and RD loss (y) into a PNG and an SVG.
+
+    * every trial with finite ``x`` and ``y`` columns of ``trials`` (failed trials are skipped);
+    * shaded: GMACs above the largest target, where a trial is infeasible for every target
+      (feasibility per target is ``gmacs <= target``, the Optuna constraint of issue 5);
+    * the Pareto front of all trials (:func:`pareto_front`) as a staircase;
+    * each target as a labelled vertical line; the chosen architecture of each target (``chosen``:
+      target -> (GMACs, RD loss), or :class:`Point` records) as one marker per target;
+    * the uniform-slimming layouts (``uniform``: :class:`Point` or (label, GMACs, RD loss)).
+
+    Both files are written atomically (temporary file in the same folder, then ``os.replace``).
+    """
+    # the Agg canvas directly, no pyplot: no GUI backend, no global figure state (thread-safe)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    data = trials[[x, y]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64) \
+        if len(trials) else np.zeros((0, 2))
+    data = data[np.isfinite(data).all(axis=1)]
+    targets = sorted((float(t) for t in targets), reverse=True)
+    palette = ["tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+    target_color = {t: palette[k % len(palette)] for k, t in enumerate(targets)}
+    if isinstance(chosen, Mapping):
+        chosen_pts = [(Point(f"chosen @ {float(t):g}", *v), target_color.get(float(t), "black"))
+                      for t, v in chosen.items() if v is not None]
+    else:
+        chosen_pts = [(p, palette[k % len(palette)]) for k, p in enumerate(_as_points(chosen))]
+    chosen_pts = [(p, c) for p, c in chosen_pts if np.isfinite(p.gmacs) and np.isfinite(p.rd_loss)]
+    uniform_pts = _as_points(uniform)
+
+    fig = Figure(figsize=(8.0, 5.6), dpi=150)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    all_x = np.concatenate([data[:, 0], [p.gmacs for p, _ in chosen_pts] + [p.gmacs for p in uniform_pts], targets])
+    all_y = np.concatenate([data[:, 1], [p.rd_loss for p, _ in chosen_pts] + [p.rd_loss for p in uniform_pts]])
+    x_lo, x_hi = (float(all_x.min()), float(all_x.max())) if len(all_x) else (0.0, 1.0)
+    pad = 0.04 * max(x_hi - x_lo, 1e-9)
+    x_lo, x_hi = x_lo - pad, x_hi + pad
+    ax.set_xlim(x_lo, x_hi)
+    if len(all_y):
+        y_lo, y_hi = float(all_y.min()), float(all_y.max())
+        ypad = 0.06 * max(y_hi - y_lo, abs(y_hi) * 1e-3, 1e-9)
+        ax.set_ylim(y_lo - ypad, y_hi + ypad)
+
+    limit = targets[0] if targets else np.inf
+    if targets:
+        ax.axvspan(limit, x_hi, color="0.85", zorder=0,
+                   label=f"infeasible for every target (> {limit:g} GMACs)")
+    feasible = data[:, 0] <= limit
+    ax.scatter(data[feasible, 0], data[feasible, 1], s=14, color="tab:blue", alpha=0.6,
+               linewidths=0, zorder=2, label=f"trials ({int(feasible.sum())} within the largest target)")
+    if (~feasible).any():
+        ax.scatter(data[~feasible, 0], data[~feasible, 1], s=14, color="0.45", alpha=0.6,
+                   linewidths=0, zorder=2, label=f"infeasible trials ({int((~feasible).sum())})")
+
+    front = data[pareto_front(data)] if len(data) else data
+    if len(front):
+        fx, fy = _step_xy(front, x_hi)
+        ax.plot(fx, fy, color="tab:red", lw=1.6, zorder=3, label=f"Pareto front ({len(front)})")
+        ax.scatter(front[:, 0], front[:, 1], s=22, facecolors="none", edgecolors="tab:red",
+                   linewidths=1.0, zorder=4)
+
+    if uniform_pts:
+        ux = [p.gmacs for p in uniform_pts]
+        uy = [p.rd_loss for p in uniform_pts]
+        ax.plot(ux, uy, ls=":", color="tab:green", lw=1.0, zorder=4)
+        ax.scatter(ux, uy, marker="s", s=46, color="tab:green", edgecolors="black", linewidths=0.6,
+                   zorder=5, label="uniform slimming (SlimVC-style)")
+        for p in uniform_pts:
+            ax.annotate(p.label, (p.gmacs, p.rd_loss), xytext=(5, 5), textcoords="offset points",
+                        fontsize=7, color="tab:green")
+
+    markers = ["*", "P", "D", "X", "^", "v", "p", "h"]
+    for t in targets:
+        color = target_color[t]
+        ax.axvline(t, color=color, ls="--", lw=1.1, zorder=1)
+        ax.annotate(f"target {t:g}", (t, 1.0), xycoords=("data", "axes fraction"), xytext=(-3, -4),
+                    textcoords="offset points", rotation=90, ha="right", va="top", fontsize=8,
+                    color=color)
+    for k, (p, color) in enumerate(chosen_pts):
+        ax.scatter([p.gmacs], [p.rd_loss], marker=markers[k % len(markers)], s=170, color=color,
+                   edgecolors="black", linewidths=0.8, zorder=6,
+                   label=f"{p.label}: {p.gmacs:.3g} GMACs, RD {p.rd_loss:.4g}")
+
+    where = f" at {resolution}" if resolution else ""
+    ax.set_xlabel(f"decoder complexity (GMACs per frame{where})")
+    ax.set_ylabel("RD loss  R + λ·D  (bits per pixel + λ·MSE)")
+    ax.set_title(title or "Outer search: trials, Pareto front and chosen architectures")
+    ax.grid(True, color="0.9", lw=0.6, zorder=0)
+    ax.legend(loc="upper right", fontsize=7.5, framealpha=0.92)
+    fig.tight_layout()
+
+    return _save(fig, Path(out_png), "png"), _save(fig, Path(out_svg), "svg")
+
+
+def _save(fig, path: Path, fmt: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -125,8 +125,9 @@ def plot_pareto(trials: pd.DataFrame, targets: Sequence[float],
     fig = Figure(figsize=(8.0, 5.6), dpi=150)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    all_x = np.concatenate([data[:, 0], [p.gmacs for p, _ in chosen_pts] + [p.gmacs for p in uniform_pts], targets])
-    all_y = np.concatenate([data[:, 1], [p.rd_loss for p, _ in chosen_pts] + [p.rd_loss for p in uniform_pts]])
+    marked = [p for p, _ in chosen_pts] + uniform_pts
+    all_x = np.concatenate([data[:, 0], [p.gmacs for p in marked], targets])
+    all_y = np.concatenate([data[:, 1], [p.rd_loss for p in marked]])
     x_lo, x_hi = (float(all_x.min()), float(all_x.max())) if len(all_x) else (0.0, 1.0)
     pad = 0.04 * max(x_hi - x_lo, 1e-9)
     x_lo, x_hi = x_lo - pad, x_hi + pad
@@ -155,8 +156,9 @@ def plot_pareto(trials: pd.DataFrame, targets: Sequence[float],
                    linewidths=1.0, zorder=4)
 
     if uniform_pts:
-        ux = [p.gmacs for p in uniform_pts]
-        uy = [p.rd_loss for p in uniform_pts]
+        ordered = sorted(uniform_pts, key=lambda p: p.gmacs)
+        ux = [p.gmacs for p in ordered]
+        uy = [p.rd_loss for p in ordered]
         ax.plot(ux, uy, ls=":", color="tab:green", lw=1.0, zorder=4)
         ax.scatter(ux, uy, marker="s", s=46, color="tab:green", edgecolors="black", linewidths=0.6,
                    zorder=5, label="uniform slimming (SlimVC-style)")

@@ -1,0 +1,167 @@
+"""The outer loop (search/outer.py): shared-weight scoring, the Optuna study in SQLite (enqueued first
+trials, chosen architectures, resume, two processes on one folder) and the Ray Tune backend.
+
+A tiny setup: the DVC space (the cheapest codec to run), an untrained full-width codec, two 64x64
+validation pairs from the default clips, the stored 1920x1080 profile."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+
+from search.codec import ROOT
+from search.complexity import Complexity, load_or_measure
+from search.errors import BadInput
+from search.outer import (STUDY_FILE, STUDY_NAME, LayoutScorer, first_layouts, param_names,
+                          params_of, run_study, validation_pairs)
+from search.slim import load_sliced
+from search.space import load_space
+
+SETUP = """
+import torch
+from search.complexity import Complexity, load_or_measure
+from search.outer import LayoutScorer, validation_pairs
+from search.space import load_space
+torch.set_num_threads(1)
+space = load_space("dvc")
+complexity = Complexity(load_or_measure(space, (1920, 1080), write=False), space)
+torch.manual_seed(0)
+codec = space.codec().eval()
+frames = validation_pairs("default", count=2, crop=64, seed=0, max_frames=8)
+scorer = LayoutScorer(codec, 256.0, frames)
+"""
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.set_num_threads(1)
+    space = load_space("dvc")
+    complexity = Complexity(load_or_measure(space, (1920, 1080), write=False), space)
+    torch.manual_seed(0)
+    codec = space.codec().eval()
+    frames = validation_pairs("default", count=2, crop=64, seed=0, max_frames=8)
+    scorer = LayoutScorer(codec, 256.0, frames)
+    uniform = [complexity.gmacs(space.uniform_layout(i)) for i in range(3)]
+    # two targets: between uniform 1 and 2, and between 2 and 3 (the full layout is infeasible)
+    targets = [(uniform[0] + uniform[1]) / 2, (uniform[1] + uniform[2]) / 2]
+    return space, complexity, scorer, targets
+
+
+def _finished(path: Path):
+    study = optuna.load_study(study_name=STUDY_NAME, storage=f"sqlite:///{path}")
+    return study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+
+
+def test_scorer_repeatable_and_equals_sliced(setup):
+    space, _, scorer, _ = setup
+    assert scorer.frames.shape == (2, 2, 3, 64, 64)
+    layout = space.uniform_layout(1)
+    a, b = scorer(layout), scorer(layout)
+    assert a.rd_loss == b.rd_loss and a.bpp == b.bpp and a.psnr == b.psnr
+    sliced = load_sliced(space.codec(layout), scorer.codec).eval()
+    c = scorer.score_model(sliced)
+    assert c.rd_loss == pytest.approx(a.rd_loss, rel=1e-4)
+    assert c.bpp == pytest.approx(a.bpp, rel=1e-4)
+    assert scorer(space.full_layout()).rd_loss != pytest.approx(a.rd_loss, rel=1e-6)
+    assert scorer.codec.widths.mix is not None  # masks cleared again: a full forward equals the full
+    assert scorer(space.full_layout()).rd_loss == scorer.score_model(scorer.codec).rd_loss
+
+
+def test_study_enqueued_first_and_chosen_feasible(setup, tmp_path):
+    space, complexity, scorer, targets = setup
+    supernet = [("Level 1", space.layout_of([1, 2] * 8 + [1]))]
+    result = run_study(scorer, space, complexity, targets, tmp_path, trials=6, seed=0,
+                       supernet_layouts=supernet, progress=False)
+    assert (tmp_path / STUDY_FILE).is_file()
+    frame = result.trials
+    assert len(frame) == 6 and result.new_trials == 6
+    expected = first_layouts(space, supernet)
+    assert list(frame["source"][:4]) == ["enqueued-supernet"] + ["enqueued-uniform"] * 3
+    for (_, name, layout), (_, row) in zip(expected, frame.iloc[:4].iterrows()):
+        assert row["name"] == name
+        assert json.loads(row["params"]) == params_of(space, layout)
+        assert row["gmacs"] == pytest.approx(complexity.gmacs(layout))
+    assert list(frame["source"][4:]) == ["sampled"] * 2
+    for t in targets:
+        chosen = result.chosen[t]
+        assert chosen is not None and chosen.gmacs <= t
+        feasible = frame[frame["gmacs"] <= t]
+        assert chosen.rd_loss == feasible["rd_loss"].min()
+        assert frame[f"feasible@{t:g}"].sum() == len(feasible)
+    trials = _finished(tmp_path / STUDY_FILE)
+    full = [t for t in trials if t.user_attrs.get("name") == "Uniform 1/3"][0]
+    assert full.constraints["gmacs<=max_target"] > 0  # the full layout serves no target
+    assert set(param_names(space)) == set(trials[0].params)
+
+
+def test_resume_keeps_trials_and_repeats_none(setup, tmp_path):
+    space, complexity, scorer, targets = setup
+    first = run_study(scorer, space, complexity, targets, tmp_path, trials=4, seed=3,
+                      progress=False)
+    assert len(first.trials) == 4
+    second = run_study(scorer, space, complexity, targets, tmp_path, trials=6, seed=3,
+                       progress=False)
+    assert second.new_trials == 2 and len(second.trials) == 6
+    assert list(second.trials["number"][:4]) == list(first.trials["number"])
+    assert second.trials["params"].is_unique
+    again = run_study(scorer, space, complexity, targets, tmp_path, trials=6, seed=3, progress=False)
+    assert again.new_trials == 0 and len(again.trials) == 6
+
+
+def test_two_processes_one_folder(setup, tmp_path):
+    _, _, _, targets = setup
+    script = SETUP + textwrap.dedent(f"""
+        import sys
+        from search.outer import run_study
+        result = run_study(scorer, space, complexity, {targets!r}, sys.argv[1], trials=4,
+                           seed=int(sys.argv[2]), progress=False)
+        print("new", result.new_trials)
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(seed)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for seed in (0, 1)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (stdout, stderr) in zip(procs, outs):
+        assert p.returncode == 0, stderr[-2000:]
+    news = [int(stdout.split("new")[-1]) for stdout, _ in outs]
+    assert sum(news) == 4
+    trials = _finished(tmp_path / STUDY_FILE)
+    keys = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(trials) == 4 and len(set(keys)) == 4
+    assert sum(t.user_attrs["source"] == "enqueued-uniform" for t in trials) == 3
+
+
+def test_bad_input(setup, tmp_path):
+    space, complexity, scorer, targets = setup
+    for kwargs, word in [({"trials": 0}, "trials"), ({"trials": 2, "backend": "dask"}, "backend"),
+                         ({"trials": 2, "backend": "ray", "ray_address": "not an address"},
+                          "ray_address")]:
+        with pytest.raises(BadInput, match=word) as err:
+            run_study(scorer, space, complexity, targets, tmp_path / "x", progress=False, **kwargs)
+        assert "\n" not in str(err.value)
+    assert not (tmp_path / "x").exists()
+    with pytest.raises(BadInput, match="crop"):
+        validation_pairs(crop=50)
+
+
+def test_ray_backend_lands_in_study(setup, tmp_path):
+    pytest.importorskip("ray.tune.search.optuna")
+    space, complexity, scorer, targets = setup
+    first = run_study(scorer, space, complexity, targets, tmp_path, trials=2, seed=0,
+                      progress=False)
+    result = run_study(scorer, space, complexity, targets, tmp_path, trials=4, seed=0,
+                       backend="ray", cpus=2, progress=False)
+    assert result.new_trials == 2 and len(result.trials) == 4
+    assert result.trials["params"].is_unique
+    trials = _finished(tmp_path / STUDY_FILE)
+    assert len(trials) == 4
+    assert [t.user_attrs["source"] for t in trials[:3]] == ["enqueued-uniform"] * 3
+    assert all("gmacs<=max_target" in t.constraints for t in trials)
+    assert (tmp_path / "ray").is_dir()
+    assert list(result.trials["number"][:2]) == list(first.trials["number"])

@@ -145,8 +145,8 @@ def main(args: list[str] | None = None) -> int:
             row["uniform"] = {"name": name, "gmacs": complexity.gmacs(layout),
                               "rd_loss": scorer(layout).rd_loss,
                               **(_metrics(model, sequences, cfg.bitstream) if evaluate_video else {})}
-            uniform_points.append(Point(f"{name} (@{target:g})", row["uniform"]["gmacs"],
-                                        row["uniform"]["rd_loss"]))
+            if all(point.label != name for point in uniform_points):
+                uniform_points.append(Point(name, row["uniform"]["gmacs"], row["uniform"]["rd_loss"]))
             columns.append(Column(f"Uniform @{target:g}", layout, {}))
         rows.append(row)
 

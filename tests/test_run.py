@@ -1,0 +1,72 @@
+"""The main job end to end on a tiny budget: every output, resume, and bad input."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from search.run import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ["space=dvc", "target_gmacs=[400,200]", "stage1_steps=2", "steps=3", "trials=6", "batch=1",
+        "crop=64", "eval_gop_size=2", "val_count=2", "time_limit=0"]
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "dvc"
+    assert main(TINY + [f"out={out}"]) == 0
+    return out
+
+
+def test_writes_everything(run_folder):
+    out = run_folder
+    for name in ("config.yaml", "profile.json", "summary.json", "report.md", "report.tex", "report.csv",
+                 "pareto.png", "pareto.svg", "trials.csv", "study.db"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    assert [row["target_gmacs"] for row in summary["targets"]] == [400.0, 200.0]
+    for row in summary["targets"]:
+        chosen = row["chosen"]
+        assert chosen["gmacs"] <= row["target_gmacs"]
+        assert (out / chosen["layout_file"]).is_file() and (out / chosen["weights_file"]).is_file()
+        assert {"psnr", "bpp", "rd_loss"} <= set(chosen) and {"psnr", "bpp", "rd_loss"} <= set(row["uniform"])
+    exported = yaml.safe_load((out / "layouts" / "400.yaml").read_text())
+    assert exported["codec"] == "dvc" and exported["codec_args"]["layout"] == exported["layout"]
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 6 and set(trials["source"]) >= {"enqueued-supernet", "enqueued-uniform"}
+    report = (out / "report.md").read_text()
+    assert "Chosen @400" in report and "Uniform @200" in report and "PSNR (dB)" in report
+    assert not [p for p in out.rglob(".*") if p.is_file()], "temporary files left behind"
+
+
+def test_same_command_resumes_without_repeating_trials(run_folder):
+    before = pd.read_csv(run_folder / "trials.csv")
+    assert main(TINY + [f"out={run_folder}", "trials=8"]) == 0
+    after = pd.read_csv(run_folder / "trials.csv")
+    assert len(after) == 8
+    assert after["number"].head(6).tolist() == before["number"].tolist()
+    assert not after["params"].duplicated().any()
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "search.run", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_help_and_bad_input(tmp_path):
+    shown = _run("--help")
+    assert shown.returncode == 0 and "target_gmacs=" in shown.stdout and "backend=optuna" in shown.stdout
+    for args, words in [(["space=fvc", "target_gmacs=[5]"], "outside what the space can reach"),
+                        (["space=fvc", "trget_gmacs=[300]"], "target_gmacs"),
+                        (["space=fvc", "target_gmacs=[300,300]"], "duplicated"),
+                        (["space=fvc", "target_gmacs=[300]", "backend=spark"], "backend")]:
+        out = tmp_path / "never"
+        result = _run(*args, f"out={out}")
+        assert result.returncode == 2, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
+        assert not out.exists()

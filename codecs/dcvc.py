@@ -418,7 +418,7 @@ class DCVC(Codec):
     RESIDUAL_NOTATION = ("trunk", "hidden")
 
     #: Training presets (search.train). QUICK: minutes on 2 CPU cores.
-    QUICK = {"crop": 64, "batch": 4, "lr": 3e-4}
+    QUICK = {"crop": 64, "batch": 4, "lr": 3e-4, "steps": 1000, "time_limit": 270.0}
     #: DCVC paper (Li et al., NeurIPS 2021, Sec. 4.1 / implementation details): Vimeo-90k, 256x256
     #: crops, batch 4, Adam, lr 1e-4 (1e-5 when fine-tuning), four MSE models lambda in
     #: {256, 512, 1024, 2048} (the four public checkpoints; batch 4 / lr 1e-4 confirmed by the authors in

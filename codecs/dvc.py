@@ -308,7 +308,7 @@ class DVC(Codec):
     TIES = ()
     MULTIPLE = 64
     #: quick CPU preset of the trainer (2 cores, minutes).
-    QUICK = {"crop": 64, "batch": 4, "lr": 3e-4}
+    QUICK = {"crop": 64, "batch": 4, "lr": 3e-4, "steps": 1000, "time_limit": 270.0}
     #: the paper's training (Lu et al. 2019, sec. 4.1: Vimeo-90k 256x256 crops, batch 4, Adam at 1e-4,
     #: lambda in {256, 512, 1024, 2048}); the paper gives no iteration count: steps and lambda are the
     #: public PyTorch code's defaults (DVC/main.py: tot_step = 2,000,000 with lr / 10 after 1.8M,

@@ -386,7 +386,7 @@ class FVC(Codec):
     # @ d732ce5): Adam lr 1e-4, gpu_per_batch 4, 256x256 Vimeo-90k crops, tot_step 2,000,000 (single
     # frame; its example config then adds 300k multi-frame steps), train_lambda 2048 (MSE; the paper's
     # lambdas are 256, 512, 1024, 2048).
-    QUICK = {"crop": 64, "batch": 4, "lr": 2e-4}
+    QUICK = {"crop": 64, "batch": 4, "lr": 2e-4, "steps": 1000, "time_limit": 270.0}
     PAPER = {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 2048}
 
     def __init__(self, layout=None):

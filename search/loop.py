@@ -10,6 +10,7 @@ Steps are deterministic given the seed: a step's batch is drawn from the step in
 from __future__ import annotations
 
 import csv
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,10 @@ from tqdm import tqdm
 
 from .checkpoint import checkpoint_name, latest_checkpoint, prune, read_checkpoint, save_checkpoint
 from .yamlio import atomic_write
+
+# names atomic_write gives its temp files (tempfile.mkstemp(prefix=".<name>.")) in a run's folders
+_STALE_CKPT = re.compile(r"^\.step_\d+\.pt\.")
+_STALE_RUN = re.compile(r"^\.(log\.csv|config\.yaml)\.")
 
 
 @dataclass
@@ -46,6 +51,7 @@ class TrainingLoop:
 
     def resume(self) -> int:
         """Load the newest checkpoint of this run, if any; returns the step it reached."""
+        self._remove_stale_temp_files()
         path = latest_checkpoint(self.ckpt_dir)
         if path is None:
             return 0
@@ -57,6 +63,14 @@ class TrainingLoop:
         self.start_step = int(state["step"])
         self._trim_log(self.start_step)
         return self.start_step
+
+    def _remove_stale_temp_files(self) -> None:
+        """Temp files of atomic writes cut short by a kill (``.step_00000040.pt.x8k2``, ``.log.csv.ab3``)."""
+        for folder, pattern in ((self.ckpt_dir, _STALE_CKPT), (Path(self.cfg.out), _STALE_RUN)):
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    if pattern.match(path.name) and path.is_file():
+                        path.unlink(missing_ok=True)
 
     def _trim_log(self, step: int) -> None:
         if not self.log_path.is_file():
@@ -78,8 +92,10 @@ class TrainingLoop:
         payload = {"step": step, "modules": {n: m.state_dict() for n, m in self.modules.items()},
                    "optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
                    **self.cfg.meta}
-        path = save_checkpoint(self.ckpt_dir / checkpoint_name(step), payload)
+        # the log first: a kill between the two writes then leaves rows past the newest checkpoint,
+        # which resume trims, rather than a checkpoint whose rows are missing from the log
         self._write_log()
+        path = save_checkpoint(self.ckpt_dir / checkpoint_name(step), payload)
         prune(self.ckpt_dir, keep=2)
         return path
 

@@ -59,6 +59,7 @@ class SupernetConfig:
     lmbda: Optional[float] = option(None, "lambda of R + lambda*MSE (preset's if unset; also lambda=)")
     steps: Optional[int] = option(None, "stage-2 steps (preset's if unset)")
     stage1_steps: Optional[int] = option(None, "stage-1 steps when no checkpoint is given (preset's if unset)")
+    stage1_time_limit: Optional[float] = option(None, "stage-1 wall-clock budget in seconds (preset's if unset)")
     batch: Optional[int] = option(None, "batch size (preset's if unset)")
     crop: Optional[int] = option(None, "training crop (preset's if unset)")
     lr: Optional[float] = option(None, "learning rate of the codec (preset's if unset)")
@@ -179,7 +180,8 @@ def train_supernet(cfg: SupernetConfig) -> tuple[Supernet, list[LevelResult], Pa
 
     stage1 = TrainConfig(space=cfg.space, preset=cfg.preset, data=cfg.data, lmbda=cfg.lmbda,
                          batch=cfg.batch, crop=cfg.crop, lr=cfg.lr, seed=cfg.seed,
-                         steps=cfg.stage1_steps, time_limit=cfg.time_limit, threads=cfg.threads,
+                         steps=cfg.stage1_steps, time_limit=cfg.stage1_time_limit,
+                         threads=cfg.threads,
                          out=str(out / "stage1"))
     settings = resolve(TrainConfig(**{**asdict(stage1), "steps": cfg.steps, "threads": 0,
                                       "checkpoint_every": cfg.checkpoint_every,

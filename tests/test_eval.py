@@ -1,0 +1,123 @@
+"""``python -m search.eval`` on a tiny run: a DVC trained 2 steps, evaluated on real clips.
+
+Cost: a DVC P-frame at 640x320 takes seconds on 2 CPU cores, so most cases use carphone (176x144,
+padded to 192x192); one case runs ``data=default`` (bikes and carphone) with a single P-frame each.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from search import eval as eval_cli
+from search import train as train_cli
+from search.data import default_clips, read_video
+from search.layout import layout_file
+from search.space import load_space
+
+ROOT = Path(__file__).resolve().parent.parent
+COLUMNS = ["sequence", "gop", "frame", "psnr", "ms_ssim", "bpp_motion", "bpp_residual", "bpp_source", "bpp"]
+
+
+def carphone() -> Path:
+    return next(p for p in default_clips() if p.name == "carphone_pristine.mp4")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> dict[str, Path]:
+    """DVC trained 2 steps on 64x64 crops of carphone's first frames, and a smallest-layout file."""
+    from PIL import Image
+
+    base = tmp_path_factory.mktemp("evalrun")
+    seq = base / "data" / "sequences" / "a" / "carphone"
+    seq.mkdir(parents=True)
+    for i, frame in enumerate(read_video(carphone(), max_frames=3)):
+        Image.fromarray(frame).save(seq / f"im{i + 1}.png")
+    train_cli.main(["space=dvc", f"data={base / 'data'}", "crop=64", "batch=1", "steps=2", "threads=2",
+                    f"out={base / 'train'}"])
+    space = load_space("dvc")
+    small = space.uniform_layout(max(space.group_sizes) - 1)
+    assert small != space.full_layout()
+    layout = layout_file(space, small, (1920, 1080), None, name="smallest").save(base / "smallest.yaml")
+    return {"checkpoint": base / "train" / "checkpoints" / "step_00000002.pt", "layout": layout,
+            "base": base}
+
+
+def evaluate(capsys, run, out: Path, *args: str) -> tuple[pd.DataFrame, str]:
+    capsys.readouterr()
+    assert eval_cli.main(["space=dvc", f"checkpoint={run['checkpoint']}", "threads=2", f"out={out}",
+                          *args]) == 0
+    return pd.read_csv(out), capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def bitstream_run(run) -> tuple[pd.DataFrame, str]:
+    """The real command, real bitstreams: carphone frames 0..4 in GOPs of 2."""
+    out = run["base"] / "bits.csv"
+    done = subprocess.run([sys.executable, "-m", "search.eval", "space=dvc", f"checkpoint={run['checkpoint']}",
+                           f"data={carphone()}", "max_frames=5", "gop_size=2", "bitstream=true",
+                           "threads=2", f"out={out}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return pd.read_csv(out), done.stdout
+
+
+def test_csv_and_summary_from_real_bitstreams(bitstream_run):
+    frames, stdout = bitstream_run
+    assert list(frames.columns) == COLUMNS
+    # GOPs start at 0 and 2 (frame 4 alone would be a GOP with nothing to code): 1 and 3 are coded
+    assert frames["frame"].tolist() == [1, 3]
+    assert frames["gop"].tolist() == [0, 1]
+    assert set(frames["bpp_source"]) == {"bitstream"}
+    assert (frames["bpp"] - frames["bpp_motion"] - frames["bpp_residual"]).abs().max() < 1e-9
+    assert (frames[["bpp_motion", "bpp_residual"]] > 0).all().all()
+    assert frames["psnr"].between(0, 100).all() and frames["ms_ssim"].between(-1, 1).all()
+    assert "the first frame of each GOP is the reference and is not coded" in stdout
+    assert "bpp from real bitstreams" in stdout
+    assert "carphone_pristine" in stdout and "mean over sequences" in stdout
+
+
+def test_likelihood_bpp_matches_bitstream_bpp(run, bitstream_run, capsys):
+    bits, _ = bitstream_run
+    frames, stdout = evaluate(capsys, run, run["base"] / "lik.csv", f"data={carphone()}", "max_frames=5",
+                              "gop_size=2", "bitstream=false")
+    assert "bpp from likelihoods" in stdout
+    assert set(frames["bpp_source"]) == {"likelihood"}
+    assert frames["frame"].tolist() == bits["frame"].tolist()
+    # same quantised latents: the same reconstruction, and bits within 20% of the model's estimate
+    assert frames["psnr"].tolist() == pytest.approx(bits["psnr"].tolist(), abs=1e-3)
+    for part in ("bpp_motion", "bpp_residual", "bpp"):
+        ratio = bits[part] / frames[part]
+        assert ratio.between(0.8, 1.2).all(), (part, ratio.tolist())
+
+
+def test_default_data_reference_not_coded(run, capsys):
+    frames, stdout = evaluate(capsys, run, run["base"] / "default.csv", "data=default", "max_frames=2",
+                              "gop_size=2", "max_gops=1", "bitstream=false")
+    assert list(frames.columns) == COLUMNS
+    assert frames["sequence"].tolist() == ["bikes", "carphone_pristine"]
+    assert frames["frame"].tolist() == [1, 1]
+    assert "GOP 2: the first frame of each GOP is the reference and is not coded" in stdout
+
+
+def test_smallest_layout_slices_the_full_checkpoint(run, capsys):
+    full, _ = evaluate(capsys, run, run["base"] / "full.csv", f"data={carphone()}", "max_frames=2",
+                       "gop_size=2", "bitstream=false")
+    small, stdout = evaluate(capsys, run, run["base"] / "small.csv", f"data={carphone()}", "max_frames=2",
+                             "gop_size=2", "bitstream=false", f"layout={run['layout']}")
+    assert small["frame"].tolist() == [1]
+    assert small[["psnr", "bpp"]].notna().all().all()
+    assert small["psnr"].iloc[0] != full["psnr"].iloc[0]  # another (sliced) model
+
+
+def test_checkpoint_of_another_codec(run, tmp_path, capsys):
+    out = tmp_path / "frames.csv"
+    with pytest.raises(SystemExit) as exc:
+        eval_cli.main(["space=fvc", f"checkpoint={run['checkpoint']}", f"data={carphone()}",
+                       "max_frames=2", f"out={out}"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'dvc'" in err[0] and "'fvc'" in err[0]
+    assert not out.exists()

@@ -78,3 +78,18 @@ def parse(schema: type[T], argv: Sequence[str], prog: str, summary: str) -> T:
 
 def argv() -> list[str]:
     return sys.argv[1:]
+
+
+def normalise(words: Sequence[str], list_keys: Sequence[str] = (),
+              aliases: dict[str, str] | None = None) -> list[str]:
+    """Command-line conveniences before :func:`parse`: ``lambda=`` for the field ``lmbda`` (a Python
+    keyword cannot be a field), and a scalar for a list key (``target_gmacs=150`` is ``[150]``)."""
+    aliases = {"lambda": "lmbda", **(aliases or {})}
+    out = []
+    for word in words:
+        key, sep, value = word.partition("=")
+        key = aliases.get(key, key)
+        if sep and key in list_keys and not value.strip().startswith("["):
+            value = f"[{value}]"
+        out.append(f"{key}{sep}{value}")
+    return out

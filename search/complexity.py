@@ -29,7 +29,7 @@ from .errors import BadInput
 from .fvcount import count_decoder
 from .slim import slim_modules
 from .space import Space
-from .widths import Width, merge
+from .widths import Width
 from .yamlio import atomic_write
 
 PROFILE_DIR = ROOT / "profiles"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Optional
 
 import pandas as pd
 import torch
@@ -24,7 +24,7 @@ from .cli import argv, option, parse
 from .codec import ROOT, Codec
 from .data import Clips, EvalSequences, crop_back, pad_to_multiple
 from .entropy import update_all
-from .errors import BadInput, cli_main
+from .errors import cli_main
 from .rd import msssim, psnr, rates_bpp
 from .slim import load_sliced
 from .space import Space, load_space

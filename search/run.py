@@ -20,14 +20,14 @@ they stopped.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Optional
 
 import torch
 from omegaconf import OmegaConf
 
-from .cli import argv, option, parse
+from .cli import argv, normalise, option, parse
 from .codec import ROOT
 from .complexity import PROFILE_DIR, Complexity, format_resolution, load_or_measure, parse_resolution
 from .data import Clips, EvalSequences
@@ -81,11 +81,7 @@ def _metrics(model, sequences, bitstream: bool) -> dict[str, float]:
 
 @cli_main
 def main(args: list[str] | None = None) -> int:
-    words = [("lmbda=" + w.split("=", 1)[1]) if w.startswith("lambda=") else w
-             for w in (argv() if args is None else args)]
-    words = [f"{w.split('=', 1)[0]}=[{w.split('=', 1)[1]}]"
-             if w.split("=", 1)[0] in ("target_gmacs", "interpolate") and "[" not in w else w
-             for w in words]
+    words = normalise(argv() if args is None else args, list_keys=("target_gmacs", "interpolate"))
     cfg = parse(RunConfig, words, "search.run", __doc__.strip().split("\n\n")[0])
     if cfg.trials < 1:
         raise BadInput(f"trials={cfg.trials}: must be >= 1")

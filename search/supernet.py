@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from .checkpoint import latest_checkpoint, read_checkpoint
-from .cli import argv, option, parse
+from .checkpoint import latest_checkpoint
+from .cli import argv, normalise, option, parse
 from .codec import ROOT, Codec
 from .complexity import PROFILE_DIR, Complexity, load_or_measure, parse_resolution
 from .data import Clips, EvalSequences, TrainPairs
@@ -302,11 +302,7 @@ def print_summary(results: list[LevelResult], out: Path) -> None:
 
 @cli_main
 def main(args: list[str] | None = None) -> int:
-    words = [("lmbda=" + w.split("=", 1)[1]) if w.startswith("lambda=") else w
-             for w in (argv() if args is None else args)]
-    words = [f"{w.split('=', 1)[0]}=[{w.split('=', 1)[1]}]"
-             if w.split("=", 1)[0] in ("target_gmacs", "interpolate") and "[" not in w else w
-             for w in words]
+    words = normalise(argv() if args is None else args, list_keys=("target_gmacs", "interpolate"))
     cfg = parse(SupernetConfig, words, "search.supernet", __doc__.strip().split("\n\n")[0])
     net, results, out = train_supernet(cfg)
     evaluate_levels(net, results, cfg)

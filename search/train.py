@@ -19,7 +19,7 @@ from compressai.entropy_models import EntropyBottleneck
 from omegaconf import OmegaConf
 
 from .checkpoint import load_model_state, read_checkpoint
-from .cli import argv, option, parse
+from .cli import argv, normalise, option, parse
 from .codec import ROOT, Codec
 from .data import Clips, TrainPairs
 from .errors import BadInput, cli_main
@@ -215,8 +215,7 @@ def train(cfg: TrainConfig) -> list[dict[str, float]]:
 
 @cli_main
 def main(args: list[str] | None = None) -> int:
-    words = [("lmbda=" + w.split("=", 1)[1]) if w.startswith("lambda=") else w
-             for w in (argv() if args is None else args)]
+    words = normalise(argv() if args is None else args)
     cfg = parse(TrainConfig, words, "search.train", __doc__.strip().split("\n\n")[1])
     train(cfg)
     return 0

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import torch
 import torch.nn as nn
@@ -109,6 +110,15 @@ class Codec(nn.Module):
             self.widths.mix.set(None)
             return
         self.widths.mix.set({k: (w, tuple(int(o) for o in opts)) for k, (w, opts) in choices.items()})
+
+    @contextmanager
+    def at_layout(self, layout: Mapping[str, int]) -> Iterator["Codec"]:
+        """``with full.at_layout(layout): full(ref, x)`` runs this full-width model masked to ``layout``."""
+        self.set_layout_masks(layout)
+        try:
+            yield self
+        finally:
+            self.set_layout_masks(None)
 
     def set_layout_masks(self, layout: Mapping[str, int] | None) -> None:
         """Run this full-width model as if it were built at ``layout`` (hard masks)."""

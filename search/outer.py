@@ -148,11 +148,8 @@ class LayoutScorer:
         return score
 
     def __call__(self, layout: Mapping[str, int]) -> Score:
-        self.codec.set_layout_masks(layout)
-        try:
+        with self.codec.at_layout(layout):
             return self.score_model(self.codec)
-        finally:
-            self.codec.set_layout_masks(None)
 
 
 # ------------------------------------------------------------------------------------------ records

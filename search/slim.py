@@ -100,10 +100,8 @@ class SlimMaskedConv2d(Slim, _CompressaiMaskedConv2d):
         return self.mask_out(super().forward(x))
 
     def load_sliced_from(self, full: nn.Conv2d) -> None:
-        out_idx, in_idx = prefix_index(self.out_w), prefix_index(self.in_w)
-        _copy(self.weight, full.weight[out_idx][:, in_idx])
-        _copy(self.bias, full.bias[out_idx])
-        _copy(self.mask, full.mask[out_idx][:, in_idx])
+        SlimConv2d.load_sliced_from(self, full)  # same weight layout; the causal mask slices alike
+        _copy(self.mask, full.mask[prefix_index(self.out_w)][:, prefix_index(self.in_w)])
 
 
 class SlimConvTranspose2d(Slim, nn.ConvTranspose2d):

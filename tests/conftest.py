@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -25,3 +26,22 @@ def fixtures() -> Path:
 
 def load_fixture(name: str):
     return yaml.safe_load((FIXTURES / name).read_text())
+
+
+def assert_same_coding(a: dict, b: dict, atol: float = 1e-5) -> None:
+    """Two ``forward`` outputs agree: reconstruction and every likelihood."""
+    assert torch.allclose(a["x_hat"], b["x_hat"], atol=atol), (a["x_hat"] - b["x_hat"]).abs().max()
+    assert a["likelihoods"].keys() == b["likelihoods"].keys()
+    for part, named in b["likelihoods"].items():
+        for name, lb in named.items():
+            la = a["likelihoods"][part][name]
+            assert torch.allclose(la, lb, atol=atol), (part, name, (la - lb).abs().max())
+
+
+def sliced_and_masked(small, full, layout, ref, x) -> tuple[dict, dict]:
+    """``forward`` of the sliced model and of the full model masked to the same layout (no grad)."""
+    with torch.no_grad():
+        sliced = small(ref, x)
+        with full.at_layout(layout):
+            masked = full(ref, x)
+    return sliced, masked

@@ -15,6 +15,8 @@ from search.codec import load_codec  # noqa: E402
 from search.slim import load_sliced, slim_modules  # noqa: E402
 from search.yamlio import read_yaml  # noqa: E402
 
+from conftest import assert_same_coding, sliced_and_masked  # noqa: E402
+
 FVC = load_codec("fvc")
 FIXTURE = ROOT / "tests" / "fixtures" / "fvc_decoder_keys.yaml"
 SPACE = ROOT / "spaces" / "fvc.yaml"
@@ -92,18 +94,7 @@ def test_sliced_equals_masked_forward(full, seed):
     g = torch.Generator().manual_seed(seed)
     ref = torch.rand(1, 3, SIZE, SIZE, generator=g)
     x = (ref.roll(3, 3) + 0.05 * torch.randn(ref.shape, generator=g)).clamp(0, 1)
-    with torch.no_grad():
-        a = small(ref, x)
-        full.set_layout_masks(layout)
-        try:
-            b = full(ref, x)
-        finally:
-            full.set_layout_masks(None)
-    assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-5), (a["x_hat"] - b["x_hat"]).abs().max()
-    for group, names in b["likelihoods"].items():
-        for name, lb in names.items():
-            la = a["likelihoods"][group][name]
-            assert torch.allclose(la, lb, atol=1e-5), (group, name, (la - lb).abs().max())
+    assert_same_coding(*sliced_and_masked(small, full, layout, ref, x))
 
 
 def test_decode_shapes(full):

@@ -17,6 +17,8 @@ from search.export import Exported, export_architecture, load_architecture, read
 from search.space import load_space
 from search import train as train_cli
 
+from conftest import assert_same_coding, sliced_and_masked
+
 RESOLUTION = (128, 128)
 SIZE = 64
 
@@ -98,17 +100,7 @@ def test_round_trip_gmacs_and_output(case):
     assert decoder / 1e9 == case.gmacs and round(decoder / 1e9, 6) == data["gmacs"]
 
     ref, x = _frames()
-    with torch.no_grad():
-        a = model(ref, x)
-        full.set_layout_masks(layout)
-        try:
-            b = full(ref, x)
-        finally:
-            full.set_layout_masks(None)
-    assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-5), (a["x_hat"] - b["x_hat"]).abs().max()
-    for group, names in b["likelihoods"].items():
-        for key, lb in names.items():
-            assert torch.allclose(a["likelihoods"][group][key], lb, atol=1e-5), (group, key)
+    assert_same_coding(*sliced_and_masked(model, full, layout, ref, x))
 
 
 def test_search_train_fine_tunes_it(case, tmp_path):

@@ -17,6 +17,8 @@ from search.entropy import bits, update_all
 from search.slim import load_sliced
 from search.space import load_space
 
+from conftest import assert_same_coding, sliced_and_masked
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "dcvc_public_keys.yaml"
 SIZE = 64
@@ -162,18 +164,7 @@ def test_forward_sliced_equals_masked(codec, full, layout_kind):
     layout = _smallest_layout() if layout_kind == "smallest" else _random_layout(codec, random.Random(5))
     small = load_sliced(codec(layout).eval(), full)
     ref, x = _frames(batch=2, seed=6)
-    with torch.no_grad():
-        a = small(ref, x)
-        full.set_layout_masks(layout)
-        try:
-            b = full(ref, x)
-        finally:
-            full.set_layout_masks(None)
-    assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-5), (a["x_hat"] - b["x_hat"]).abs().max()
-    for part in a["likelihoods"]:
-        for name in a["likelihoods"][part]:
-            la, lb = a["likelihoods"][part][name], b["likelihoods"][part][name]
-            assert torch.allclose(la, lb, atol=1e-5), (part, name)
+    assert_same_coding(*sliced_and_masked(small, full, layout, ref, x))
 
 
 def test_presets(codec):

@@ -70,3 +70,30 @@ def test_help_and_bad_input(tmp_path):
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
         assert not out.exists()
+
+
+def test_a_killed_run_resumes_with_the_same_command(tmp_path):
+    """SIGKILL in the middle of stage 2; the same command finishes the job, repeating nothing."""
+    import signal
+    import time
+
+    out = tmp_path / "killed"
+    args = ["space=dvc", "target_gmacs=[400,200]", "stage1_steps=2", "steps=8", "checkpoint_every=2",
+            "trials=7", "batch=1", "crop=64", "eval_gop_size=2", "val_count=2", "time_limit=0",
+            f"out={out}"]
+    proc = subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while proc.poll() is None and time.time() < deadline:
+        if list((out / "supernet" / "checkpoints").glob("step_*.pt")):
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert main(args) == 0
+    log = pd.read_csv(out / "supernet" / "log.csv")
+    assert log["step"].tolist() == list(range(1, 9))
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 7 and not trials["params"].duplicated().any()
+    assert json.loads((out / "summary.json").read_text())["trials"] == 7
+    assert not [p for p in out.rglob(".*") if p.is_file()], "temporary files left behind"

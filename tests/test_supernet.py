@@ -133,3 +133,22 @@ def test_target_checks():
     for bad in ([300, 300], [50], [900], []):
         with pytest.raises(BadInput):
             check_targets(bad, 100, 776)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["target_gmacs=[5000]"], "outside what the space can reach"),
+    (["target_gmacs=[300,300]"], "duplicated"),
+    (["target_gmacs=[300]", "tau_floor=0"], "tau_floor"),
+    (["target_gmacs=[300]", "tau_schedule=cosine"], "tau_schedule"),
+    (["target_gmacs=[300,200]", "interpolate=[900]"], "interpolate"),
+])
+def test_cli_bad_input(args, words, tmp_path, capsys):
+    from search.supernet import main
+
+    out = tmp_path / "never"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["space=fvc", f"out={out}", *args])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+    assert not out.exists()

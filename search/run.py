@@ -27,12 +27,13 @@ from typing import Optional
 import torch
 from omegaconf import OmegaConf
 
+from .checkpoint import latest_checkpoint
 from .cli import argv, normalise, option, parse
 from .codec import ROOT
 from .complexity import PROFILE_DIR, Complexity, format_resolution, load_or_measure, parse_resolution
 from .data import Clips, EvalSequences
 from .errors import BadInput, cli_main
-from .eval import evaluate
+from .eval import evaluate, model_for
 from .export import export_architecture
 from .outer import LayoutScorer, run_study, validation_pairs
 from .pareto import Point, plot_pareto
@@ -125,6 +126,14 @@ def main(args: list[str] | None = None) -> int:
     full = space.full_layout()
     original = {"gmacs": high, "rd_loss": scorer(full).rd_loss,
                 **(_metrics(codec, sequences, cfg.bitstream) if evaluate_video else {})}
+    # Stage 2 trains the shared weights mostly at the sampled (slimmer) widths, so the full width
+    # also gets the stage-1 weights' figures: what the original decoder itself achieves.
+    stage1 = cfg.checkpoint or latest_checkpoint(out / "supernet" / "stage1" / "checkpoints")
+    if stage1:
+        stage1_model = model_for(space, full, str(stage1))
+        original["stage1"] = {"rd_loss": scorer.score_model(stage1_model).rd_loss,
+                              **(_metrics(stage1_model, sequences, cfg.bitstream)
+                                 if evaluate_video else {})}
     rows, columns, uniform_points = [], [], []
     for target in targets:
         chosen = study.chosen.get(target)
@@ -183,19 +192,27 @@ def main(args: list[str] | None = None) -> int:
     return 0
 
 
-def _cells(metrics: dict, source: str) -> dict[str, str]:
-    cells = {"RD loss (validation)": f"{metrics['rd_loss']:.4f}"}
+def _cells(metrics: dict, source: str, suffix: str = "") -> dict[str, str]:
+    """Metric rows of a report column (shared supernet weights; ``stage1`` adds its own rows)."""
+    cells = {f"RD loss (validation){suffix}": f"{metrics['rd_loss']:.4f}"}
     if "psnr" in metrics:
-        cells["PSNR (dB)"] = f"{metrics['psnr']:.3f}"
-        cells[f"bpp ({source})"] = f"{metrics['bpp']:.4f}"
+        cells[f"PSNR (dB){suffix}"] = f"{metrics['psnr']:.3f}"
+        cells[f"bpp ({source}){suffix}"] = f"{metrics['bpp']:.4f}"
+    if "stage1" in metrics:
+        cells.update(_cells(metrics["stage1"], source, ", stage-1 weights"))
     return cells
 
 
 def print_summary(summary: dict, out: Path) -> None:
+    original = summary["original"]
     print(f"\n{summary['space']} @ {summary['resolution']}: original decoder "
-          f"{summary['range_gmacs'][1]:.3f} GMACs, RD loss {summary['original']['rd_loss']:.4f}"
-          + (f", PSNR {summary['original']['psnr']:.2f} dB, bpp {summary['original']['bpp']:.4f}"
-             if "psnr" in summary["original"] else ""))
+          f"{summary['range_gmacs'][1]:.3f} GMACs, RD loss {original['rd_loss']:.4f}"
+          + (f", PSNR {original['psnr']:.2f} dB, bpp {original['bpp']:.4f}" if "psnr" in original else "")
+          + " (shared supernet weights)")
+    if "stage1" in original:
+        s1 = original["stage1"]
+        print(f"  with its stage-1 weights: RD loss {s1['rd_loss']:.4f}"
+              + (f", PSNR {s1['psnr']:.2f} dB, bpp {s1['bpp']:.4f}" if "psnr" in s1 else ""))
     print(f"{'target':>9} | {'chosen GMACs':>12} {'dist':>7} {'RD loss':>8} {'PSNR':>7} {'bpp':>7} | "
           f"{'uniform GMACs':>13} {'RD loss':>8} {'PSNR':>7} {'bpp':>7}")
     for row in summary["targets"]:

@@ -61,11 +61,8 @@ def test_sliced_equals_masked(codec, full, seed):
     inputs = _inputs(full)
     with torch.no_grad():
         a = small.decode(**inputs)
-        full.set_layout_masks(layout)
-        try:
+        with full.at_layout(layout):
             b = full.decode(**inputs)
-        finally:
-            full.set_layout_masks(None)
     assert a.keys() == b.keys()
     for key in a:
         assert a[key].shape == b[key].shape, key

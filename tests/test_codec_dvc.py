@@ -5,7 +5,7 @@ from search.codec import load_codec
 from search.slim import load_sliced
 from search.space import load_space
 
-from conftest import load_fixture, random_layouts
+from conftest import assert_same_coding, load_fixture, random_layouts, sliced_and_masked
 
 
 def test_full_width_keys_and_shapes_match_public_code():
@@ -22,11 +22,8 @@ def test_sliced_equals_masked_on_random_layouts():
     inputs = full.decoder_inputs(64, 64, generator=torch.Generator().manual_seed(1))
     for layout in random_layouts(space, 5, seed=3):
         small = load_sliced(space.codec(layout).eval(), full)
-        with torch.no_grad():
-            sliced = small.decode(**inputs)
-            full.set_layout_masks(layout)
-            masked = full.decode(**inputs)
-            full.set_layout_masks(None)
+        with torch.no_grad(), full.at_layout(layout):
+            sliced, masked = small.decode(**inputs), full.decode(**inputs)
         for name in sliced:
             torch.testing.assert_close(sliced[name], masked[name], atol=1e-5, rtol=1e-5)
 
@@ -42,15 +39,7 @@ def test_sliced_equals_masked_whole_forward_in_eval_mode():
     x = torch.roll(ref, 2, dims=3) + 0.02 * torch.randn(1, 3, 64, 64, generator=g)
     for layout in random_layouts(space, 3, seed=5)[1:]:
         small = load_sliced(space.codec(layout).eval(), full)
-        with torch.no_grad():
-            sliced = small(ref, x)
-            full.set_layout_masks(layout)
-            masked = full(ref, x)
-            full.set_layout_masks(None)
-        torch.testing.assert_close(sliced["x_hat"], masked["x_hat"], atol=1e-5, rtol=1e-5)
-        for part, named in sliced["likelihoods"].items():
-            for name, lik in named.items():
-                torch.testing.assert_close(lik, masked["likelihoods"][part][name], atol=1e-5, rtol=1e-4)
+        assert_same_coding(*sliced_and_masked(small, full, layout, ref, x))
 
 
 def test_decode_shapes():

@@ -72,11 +72,8 @@ def test_sliced_equals_masked(full, seed):
     inputs = full.decoder_inputs(SIZE, SIZE, generator=torch.Generator().manual_seed(seed))
     with torch.no_grad():
         a = small.decode(**inputs)
-        full.set_layout_masks(layout)
-        try:
+        with full.at_layout(layout):
             b = full.decode(**inputs)
-        finally:
-            full.set_layout_masks(None)
     for name in ("x_hat", "offset_mu", "offset_sigma", "res_mu", "res_sigma"):
         assert torch.allclose(a[name], b[name], atol=1e-5), (name, (a[name] - b[name]).abs().max())
     for name in ("aligned_feature", "recon_feature"):  # sliced: leading channels of the masked ones

@@ -166,13 +166,10 @@ def test_sliced_equals_masked(full, space):
             a = small.decode(**inputs)
             ea = small.encode(image)
             fa = small(ref, image)
-            full.set_layout_masks(layout)
-            try:
+            with full.at_layout(layout):
                 b = full.decode(**_pad_to_full(inputs, full_c))
                 eb = full.encode(image)
                 fb = full(ref, image)
-            finally:
-                full.set_layout_masks(None)
         # the whole codec's forward (eval): same x_hat; likelihoods equal on the active channels and
         # 1 (0 bits) on the masked ones
         torch.testing.assert_close(fa["x_hat"], fb["x_hat"], atol=1e-5, rtol=1e-5)

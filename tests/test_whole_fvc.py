@@ -130,11 +130,8 @@ def test_smallest_layout_round_trip(full):
     compressed = small.compress(ref, x)
     decoded = small.decompress(ref, compressed)
     with torch.no_grad():  # the masked full model in eval mode (== the sliced model's forward)
-        full.set_layout_masks(layout)
-        try:
+        with full.at_layout(layout):
             masked = full(ref, x)
-        finally:
-            full.set_layout_masks(None)
     assert torch.allclose(decoded["x_hat"], masked["x_hat"], atol=1e-4), \
         (decoded["x_hat"] - masked["x_hat"]).abs().max()
     # the training forward of the sliced model runs too

@@ -166,13 +166,10 @@ def test_forward_masked_equals_sliced(boosted):
         small = load_sliced(SLIMVC(layout).eval(), boosted)
         with torch.no_grad():
             a = small(ref, x)
-            boosted.set_layout_masks(layout)
-            try:
+            with boosted.at_layout(layout):
                 b = boosted(ref, x)
                 with pytest.raises(RuntimeError):
                     boosted.compress(ref, x)
-            finally:
-                boosted.set_layout_masks(None)
         torch.testing.assert_close(a["x_hat"], b["x_hat"], atol=1e-5, rtol=1e-5)
         for k in ("y", "z"):
             la, lb = a["likelihoods"]["residual"][k], b["likelihoods"]["residual"][k]

@@ -45,3 +45,13 @@ def sliced_and_masked(small, full, layout, ref, x) -> tuple[dict, dict]:
         with full.at_layout(layout):
             masked = full(ref, x)
     return sliced, masked
+
+
+@pytest.fixture(scope="session")
+def golden_run(tmp_path_factory) -> Path:
+    """The tiny fixed-seed main job of ``tests/golden.py``, run once per session (its folder)."""
+    from golden import run_main_job
+
+    out = tmp_path_factory.mktemp("golden") / "run"
+    run_main_job(out)
+    return out

@@ -15,7 +15,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from search.complexity import Complexity, fvcore_macs, load_or_measure, parse_resolution  # noqa: E402
+from search.complexity import Complexity, fvcore_macs, load_or_measure  # noqa: E402
+from search.config import parse_resolution  # noqa: E402
 from search.space import load_space  # noqa: E402
 
 

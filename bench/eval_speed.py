@@ -3,7 +3,7 @@ and at the smallest layout of its space (every searchable layer at its last opti
 
     python bench/eval_speed.py [--codecs dvc,fvc,dcvc,slimvc] [--frames 3] [--threads 2] [--bitstream]
 
-What is timed is :func:`search.eval.evaluate` (the code path of ``python -m search.eval``) over one GOP
+What is timed is :func:`search.evaluation.evaluate` (the code path of ``python -m search.eval``) over one GOP
 of ``--frames`` frames of bikes.mp4: the first is the reference and is not coded, so ``frames - 1``
 P-frames are coded (padded to the codec's multiple, 640x320 for the 64-multiple codecs, 672x288 for
 SlimVC). Untrained weights: speed does not depend on the weights. One untimed warm-up P-frame first.
@@ -28,7 +28,7 @@ import torch  # noqa: E402
 
 from search.data import Clips, EvalSequences, default_clips, pad_to_multiple  # noqa: E402
 from search.entropy import update_all  # noqa: E402
-from search.eval import code_p_frame, evaluate  # noqa: E402
+from search.evaluation import code_p_frame, evaluate  # noqa: E402
 from search.space import load_space  # noqa: E402
 
 CODECS = ("dvc", "fvc", "dcvc", "slimvc")

@@ -23,6 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from search.complexity import Complexity, load_or_measure  # noqa: E402
+from search.config import OuterConfig  # noqa: E402
 from search.outer import LayoutScorer, run_study, validation_pairs  # noqa: E402
 from search.space import load_space  # noqa: E402
 
@@ -48,8 +49,9 @@ def main(argv: list[str]) -> None:
     for backend in ("optuna", "ray"):
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            result = run_study(scorer, space, complexity, targets, Path(tmp), trials=trials,
-                               seed=seed, backend=backend, cpus=cpus, progress=False)
+            result = run_study(scorer, space, complexity, targets, Path(tmp),
+                               OuterConfig(trials=trials, backend=backend, cpus=cpus), seed=seed,
+                               progress=False)
             wall = time.perf_counter() - start
         rates[backend] = 60 * result.new_trials / wall
         t = result.timing

@@ -18,10 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from search.complexity import Complexity, load_or_measure  # noqa: E402
 from search.data import Clips, TrainPairs  # noqa: E402
-from search.gumbel import TauSchedule  # noqa: E402
 from search.space import load_space  # noqa: E402
-from search.supernet import Supernet, step_generator  # noqa: E402
-from search.train import p_frame_losses  # noqa: E402
+from search.supernet import Supernet, TauSchedule, step_generator  # noqa: E402
+from search.training import p_frame_losses  # noqa: E402
 
 
 def main(argv: list[str]) -> None:

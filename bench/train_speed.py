@@ -24,7 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from search import train as train_cli  # noqa: E402
+from search.commands import train as train_cli  # noqa: E402
+from search.config import Config, resolve  # noqa: E402
+from search.space import load_space  # noqa: E402
 
 CODECS = ("dvc", "fvc", "dcvc", "slimvc")
 
@@ -54,7 +56,8 @@ def main() -> None:
             log = run(codec, args.warmup + args.steps, args.threads, Path(tmp))
             timed = log[args.warmup:]
             seconds = sum(r["seconds"] for r in timed)
-            cfg = train_cli.resolve(train_cli.TrainConfig(space=codec, preset="quick"))
+            space = load_space(codec)
+            cfg = resolve(Config(space=codec, preset="quick"), space.codec, space.codec_name).training
             curve = " ".join(f"{r['loss']:.1f}" for r in log)
             print(f"{codec:8s} {cfg.crop:5d} {cfg.batch:5d} {len(timed) / seconds:8.3f} "
                   f"{seconds / len(timed):7.2f}  {curve}", flush=True)

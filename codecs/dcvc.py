@@ -71,10 +71,10 @@ from compressai.layers import GDN
 
 from search.codec import Codec
 from search.entropy import BitEstimator, LaplaceConditional, quantize, update_all
-from search.ops import flow_warp
-from search.slim import (ResBlock, ResBlockLReLU, SlimConv2d, SlimConvTranspose2d, SlimGDN,
-                         SlimMaskedConv2d, SubPixelConv2d, nonpersistent_buffers)
-from search.widths import Layer, Widths
+from search.nn.blocks import ResBlock, ResBlockLReLU
+from search.nn.layers import SlimGDN, conv, deconv, masked_conv, nonpersistent_buffers, subpel
+from search.nn.warp import flow_warp
+from search.nn.widths import Layer, Widths
 
 MV, N, M = 128, 64, 96
 
@@ -135,30 +135,12 @@ _ENTROPY_DECODERS = [
 ]
 
 
-def _conv(w: Widths, key: str, width_in, kernel: int, stride: int = 1) -> SlimConv2d:
-    layer = SlimConv2d(w, width_in, w[key], kernel, stride, row=key)
-    w.row(key, width_in, w[key])
-    return layer
-
-
-def _deconv(w: Widths, key: str, width_in, kernel: int, stride: int) -> SlimConvTranspose2d:
-    layer = SlimConvTranspose2d(w, width_in, w[key], kernel, stride, row=key)
-    w.row(key, width_in, w[key])
-    return layer
-
-
-def _subpel(w: Widths, key: str, width_in) -> SubPixelConv2d:
-    layer = SubPixelConv2d(w, width_in, w[key], 2, row=key)
-    w.row(key, width_in, w[key])
-    return layer
-
-
 def motion_decoder(w: Widths) -> nn.Sequential:
     """``mvDecoder_part1``: 4 x ConvTranspose2d 3x3 s2 (p1, op1), IGDN after the first three."""
     mods, width_in = [], w.fixed(MV)
     for i in (0, 2, 4, 6):
         key = f"{_MV_DEC}.{i}"
-        mods.append(_deconv(w, key, width_in, 3, 2))
+        mods.append(deconv(w, key, width_in, 3, 2))
         if i < 6:
             mods.append(SlimGDN(w, w[key], inverse=True, row=key))
         width_in = w[key]
@@ -170,7 +152,7 @@ def motion_refinement(w: Widths) -> nn.Sequential:
     mods, width_in = [], [w[f"{_MV_DEC}.6"], w.fixed(3)]
     for i in range(0, 13, 2):
         key = f"{_MV_REF}.{i}"
-        mods.append(_conv(w, key, width_in, 3))
+        mods.append(conv(w, key, width_in, 3))
         if i < 12:
             mods.append(nn.LeakyReLU(0.1))
         width_in = w[key]
@@ -180,15 +162,15 @@ def motion_refinement(w: Widths) -> nn.Sequential:
 def feature_extraction(w: Widths) -> nn.Sequential:
     """``feature_extract``: Conv2d(3, 64, 3), ResBlock(64) (no activation in between)."""
     trunk = w[f"{_FEAT}.0"]
-    return nn.Sequential(_conv(w, f"{_FEAT}.0", w.fixed(3), 3),
-                         ResBlock(w, trunk, w[f"{_FEAT}.1"], row=f"{_FEAT}.1"))
+    return nn.Sequential(conv(w, f"{_FEAT}.0", w.fixed(3), 3),
+                         ResBlock.slim(w, trunk, w[f"{_FEAT}.1"], row=f"{_FEAT}.1"))
 
 
 def context_refinement(w: Widths) -> nn.Sequential:
     """``context_refine`` on the warped feature (width of ``feature_extract.0``): ResBlock, Conv 3x3."""
     trunk = w[f"{_FEAT}.0"]
-    return nn.Sequential(ResBlock(w, trunk, w[f"{_CTX_REF}.0"], row=f"{_CTX_REF}.0"),
-                         _conv(w, f"{_CTX_REF}.1", trunk, 3))
+    return nn.Sequential(ResBlock.slim(w, trunk, w[f"{_CTX_REF}.0"], row=f"{_CTX_REF}.0"),
+                         conv(w, f"{_CTX_REF}.1", trunk, 3))
 
 
 def context_encoder(w: Widths) -> nn.Sequential:
@@ -196,7 +178,7 @@ def context_encoder(w: Widths) -> nn.Sequential:
     mods, width_in = [], w[f"{_CTX_REF}.1"]
     for i in (0, 2, 4, 6):
         key = f"{_TPE}.{i}"
-        mods.append(_conv(w, key, width_in, 5, 2))
+        mods.append(conv(w, key, width_in, 5, 2))
         if i < 6:
             mods.append(SlimGDN(w, w[key], row=key))
         width_in = w[key]
@@ -208,15 +190,15 @@ def contextual_decoder_part1(w: Widths) -> nn.Sequential:
     IGDN, ResBlock_LeakyReLU_0_Point_1, subpel (96 ch @ H/16 -> 64 ch @ H)."""
     k = [f"{_CD1}.{i}" for i in range(9)]
     return nn.Sequential(
-        _subpel(w, k[0], w.fixed(M)),
+        subpel(w, k[0], w.fixed(M)),
         SlimGDN(w, w[k[0]], inverse=True, row=k[0]),
-        _subpel(w, k[2], w[k[0]]),
+        subpel(w, k[2], w[k[0]]),
         SlimGDN(w, w[k[2]], inverse=True, row=k[2]),
-        ResBlockLReLU(w, w[k[2]], w[k[4]], row=k[4]),
-        _subpel(w, k[5], w[k[2]]),
+        ResBlockLReLU.slim(w, w[k[2]], w[k[4]], row=k[4]),
+        subpel(w, k[5], w[k[2]]),
         SlimGDN(w, w[k[5]], inverse=True, row=k[5]),
-        ResBlockLReLU(w, w[k[5]], w[k[7]], row=k[7]),
-        _subpel(w, k[8], w[k[5]]),
+        ResBlockLReLU.slim(w, w[k[5]], w[k[7]], row=k[7]),
+        subpel(w, k[8], w[k[5]]),
     )
 
 
@@ -226,10 +208,10 @@ def contextual_decoder_part2(w: Widths) -> nn.Sequential:
     k = [f"{_CD2}.{i}" for i in range(4)]
     trunk = w[k[0]]
     return nn.Sequential(
-        _conv(w, k[0], [w[f"{_CD1}.8"], w[f"{_CTX_REF}.1"]], 3),
-        ResBlock(w, trunk, w[k[1]], row=k[1]),
-        ResBlock(w, trunk, w[k[2]], row=k[2]),
-        _conv(w, k[3], trunk, 3),
+        conv(w, k[0], [w[f"{_CD1}.8"], w[f"{_CTX_REF}.1"]], 3),
+        ResBlock.slim(w, trunk, w[k[1]], row=k[1]),
+        ResBlock.slim(w, trunk, w[k[2]], row=k[2]),
+        conv(w, k[3], trunk, 3),
     )
 
 
@@ -237,29 +219,23 @@ def hyper_decoder(w: Widths, prefix: str) -> nn.Sequential:
     """``mvpriorDecoder`` / ``priorDecoder``: ConvT 5x5 s2, LeakyReLU, ConvT 5x5 s2, LeakyReLU,
     ConvT 3x3 s1 (LeakyReLU with the default slope 0.01, as in the public code)."""
     return nn.Sequential(
-        _deconv(w, f"{prefix}.0", w.fixed(N), 5, 2),
+        deconv(w, f"{prefix}.0", w.fixed(N), 5, 2),
         nn.LeakyReLU(inplace=True),
-        _deconv(w, f"{prefix}.2", w[f"{prefix}.0"], 5, 2),
+        deconv(w, f"{prefix}.2", w[f"{prefix}.0"], 5, 2),
         nn.LeakyReLU(inplace=True),
-        _deconv(w, f"{prefix}.4", w[f"{prefix}.2"], 3, 1),
+        deconv(w, f"{prefix}.4", w[f"{prefix}.2"], 3, 1),
     )
 
 
 def entropy_parameters(w: Widths, prefix: str, width_in) -> nn.Sequential:
     """``entropy_parameters(_mv)``: three 1x1 convs, LeakyReLU (slope 0.01) between."""
     return nn.Sequential(
-        _conv(w, f"{prefix}.0", width_in, 1),
+        conv(w, f"{prefix}.0", width_in, 1),
         nn.LeakyReLU(inplace=True),
-        _conv(w, f"{prefix}.2", w[f"{prefix}.0"], 1),
+        conv(w, f"{prefix}.2", w[f"{prefix}.0"], 1),
         nn.LeakyReLU(inplace=True),
-        _conv(w, f"{prefix}.4", w[f"{prefix}.2"], 1),
+        conv(w, f"{prefix}.4", w[f"{prefix}.2"], 1),
     )
-
-
-def _masked(w: Widths, key: str, width_in) -> SlimMaskedConv2d:
-    layer = SlimMaskedConv2d(w, width_in, w[key], 5, row=key)
-    w.row(key, width_in, w[key])
-    return layer
 
 
 # -- encoder side (plain modules: not searched, not in LAYERS) ----------------------------------------
@@ -270,18 +246,6 @@ def _gdn(channels: int, inverse: bool = False) -> GDN:
     gdn = GDN(channels, inverse=inverse)
     nonpersistent_buffers(gdn)
     return gdn
-
-
-class ResBlockLReLUPlain(nn.Module):
-    """Public ``ResBlock_LeakyReLU_0_Point_1(c)`` (keys ``conv.0``, ``conv.2``), full width."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.conv = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.LeakyReLU(0.1),
-                                  nn.Conv2d(channels, channels, 3, padding=1), nn.LeakyReLU(0.1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv(x)
 
 
 class MEBasic(nn.Module):
@@ -343,10 +307,10 @@ def motion_encoder() -> nn.Sequential:
 def contextual_encoder() -> nn.Sequential:
     """``contextualEncoder`` on cat(x, context): Conv 5x5 s2 (67 -> 64), GDN, ResBlock_LReLU, Conv s2,
     GDN, ResBlock_LReLU, Conv s2, GDN, Conv s2 (64 -> 96)."""
-    def conv(cin, cout):
+    def down(cin, cout):
         return nn.Conv2d(cin, cout, 5, stride=2, padding=2)
-    return nn.Sequential(conv(N + 3, N), _gdn(N), ResBlockLReLUPlain(N), conv(N, N), _gdn(N),
-                         ResBlockLReLUPlain(N), conv(N, N), _gdn(N), conv(N, M))
+    return nn.Sequential(down(N + 3, N), _gdn(N), ResBlockLReLU.plain(N), down(N, N), _gdn(N),
+                         ResBlockLReLU.plain(N), down(N, N), _gdn(N), down(N, M))
 
 
 def hyper_encoder(cin: int) -> nn.Sequential:
@@ -438,11 +402,11 @@ class DCVC(Codec):
         self.contextualDecoder_part1 = contextual_decoder_part1(w)
         self.contextualDecoder_part2 = contextual_decoder_part2(w)
         self.mvpriorDecoder = hyper_decoder(w, "mvpriorDecoder")
-        self.auto_regressive_mv = _masked(w, "auto_regressive_mv", w.fixed(MV))
+        self.auto_regressive_mv = masked_conv(w, "auto_regressive_mv", w.fixed(MV))
         self.entropy_parameters_mv = entropy_parameters(
             w, "entropy_parameters_mv", [w["mvpriorDecoder.4"], w["auto_regressive_mv"]])
         self.priorDecoder = hyper_decoder(w, "priorDecoder")
-        self.auto_regressive = _masked(w, "auto_regressive", w.fixed(M))
+        self.auto_regressive = masked_conv(w, "auto_regressive", w.fixed(M))
         self.entropy_parameters = entropy_parameters(
             w, "entropy_parameters",
             [w[f"{_TPE}.6"], w["priorDecoder.4"], w["auto_regressive"]])

@@ -35,7 +35,7 @@ Differences from the public code (all deliberate):
   auxiliary warp/prediction terms of the public training (weight 0.1 for the first 500k steps) can be
   built from the returned ``warped`` and ``prediction``.
 * Flow warping uses ``align_corners=True`` grid sampling with the same pixel normalisation as the
-  public ``torch_warp`` (:func:`search.ops.flow_warp`), and SpyNet's coarse-to-fine upsampling is
+  public ``torch_warp`` (:func:`search.nn.warp.flow_warp`), and SpyNet's coarse-to-fine upsampling is
   bilinear without corner alignment, as in the public ``bilinearupsacling``.
 """
 from __future__ import annotations
@@ -49,9 +49,10 @@ from compressai.layers import GDN
 
 from search.codec import Codec
 from search.entropy import BitEstimator, LaplaceConditional, quantize, update_all
-from search.ops import flow_warp, upsample2x
-from search.slim import ResBlock, SlimConv2d, SlimConvTranspose2d, SlimGDN, nonpersistent_buffers
-from search.widths import Layer, Widths
+from search.nn.blocks import ResBlock
+from search.nn.layers import SlimGDN, conv, deconv, nonpersistent_buffers
+from search.nn.warp import flow_warp, upsample2x
+from search.nn.widths import Layer, Widths
 
 N, M, MV = 64, 96, 128
 
@@ -95,10 +96,8 @@ class SynthesisMV(nn.Module):
         width_in = w.fixed(MV)
         for i in range(1, 9):
             key = f"{prefix}.deconv{i}"
-            cls = SlimConvTranspose2d if i % 2 else SlimConv2d
-            layer = cls(w, width_in, w[key], 3, 2 if i % 2 else 1, row=key)
-            w.row(key, width_in, w[key])
-            setattr(self, f"deconv{i}", layer)
+            build = deconv if i % 2 else conv
+            setattr(self, f"deconv{i}", build(w, key, width_in, 3, 2 if i % 2 else 1))
             width_in = w[key]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -114,13 +113,11 @@ class WarpNet(nn.Module):
         super().__init__()
         trunk = w[f"{prefix}.feature_ext"]
         frames = [w.fixed(3), w.fixed(3)]
-        self.feature_ext = SlimConv2d(w, frames, trunk, 3, row=f"{prefix}.feature_ext")
-        w.row(f"{prefix}.feature_ext", frames, trunk)
+        self.feature_ext = conv(w, f"{prefix}.feature_ext", frames, 3)
         for i in range(6):
             key = f"{prefix}.conv{i}"
-            setattr(self, f"conv{i}", ResBlock(w, trunk, w[key], row=key))
-        self.conv6 = SlimConv2d(w, trunk, w[f"{prefix}.conv6"], 3, row=f"{prefix}.conv6")
-        w.row(f"{prefix}.conv6", trunk, w[f"{prefix}.conv6"])
+            setattr(self, f"conv{i}", ResBlock.slim(w, trunk, w[key], row=key))
+        self.conv6 = conv(w, f"{prefix}.conv6", trunk, 3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.feature_ext(x))
@@ -140,8 +137,7 @@ class Synthesis(nn.Module):
         width_in = w.fixed(M)
         for i in range(1, 5):
             key = f"{prefix}.deconv{i}"
-            setattr(self, f"deconv{i}", SlimConvTranspose2d(w, width_in, w[key], 5, 2, row=key))
-            w.row(key, width_in, w[key])
+            setattr(self, f"deconv{i}", deconv(w, key, width_in, 5, 2))
             if i < 4:
                 setattr(self, f"igdn{i}", SlimGDN(w, w[key], inverse=True, row=key))
             width_in = w[key]
@@ -161,8 +157,7 @@ class SynthesisPrior(nn.Module):
         specs = [(5, 2), (5, 2), (3, 1)]
         for i, (k, s) in enumerate(specs, 1):
             key = f"{prefix}.deconv{i}"
-            setattr(self, f"deconv{i}", SlimConvTranspose2d(w, width_in, w[key], k, s, row=key))
-            w.row(key, width_in, w[key])
+            setattr(self, f"deconv{i}", deconv(w, key, width_in, k, s))
             width_in = w[key]
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -289,9 +284,9 @@ def _init_decoder_like_public(codec: "DVC") -> None:
         gain = math.sqrt(2 * (MV + 2) / (2 * MV)) if i == 8 else math.sqrt(2)
         _init(getattr(codec.mvDecoder, f"deconv{i}"), gain)
     warp = codec.warpnet
-    for conv in [warp.feature_ext, warp.conv6] + [getattr(getattr(warp, f"conv{i}"), c)
-                                                  for i in range(6) for c in ("conv1", "conv2")]:
-        _init(conv, 1.0, 0.0, uniform=True)
+    for layer in [warp.feature_ext, warp.conv6] + [getattr(getattr(warp, f"conv{i}"), c)
+                                                   for i in range(6) for c in ("conv1", "conv2")]:
+        _init(layer, 1.0, 0.0, uniform=True)
     res_gains = [math.sqrt(2 * (M + N) / (2 * M)), math.sqrt(2), math.sqrt(2),
                  math.sqrt(2 * (N + 3) / (2 * N))]
     for i, gain in enumerate(res_gains, 1):

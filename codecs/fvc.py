@@ -35,7 +35,7 @@ parameter names, so a public ``VideoCompressor`` checkpoint loads strictly into 
 
 ``Q`` adds U(-0.5, 0.5) noise in training and rounds in evaluation. The public latents are Gaussian
 (``NIPS18nocEntropyCoder`` uses ``torch.distributions.normal.Normal(mu, sigma)``), coded here with
-:class:`search.fvc_entropy.MeanGaussianConditional` (a CompressAI ``GaussianConditional`` that keeps the
+:class:`search.entropy.MeanGaussianConditional` (a CompressAI ``GaussianConditional`` that keeps the
 public ``round(x)`` quantisation); the hyper-latents use the factorized ``ICLR17EntropyCoder``
 (:class:`search.entropy.BitEstimator`, same ``f1..f4`` keys). Differences from the public code: the
 Gaussian's scale is lower-bounded at 0.11 (CompressAI) instead of 1e-5 and likelihoods at 1e-9 instead
@@ -56,10 +56,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from search.codec import Codec
-from search.entropy import BitEstimator, update_all
-from search.fvc_entropy import MeanGaussianConditional
-from search.slim import Resblocks, SlimConv2d, SlimConvTranspose2d, SlimDeformConv2d
-from search.widths import Layer, Width, Widths
+from search.entropy import BitEstimator, MeanGaussianConditional, update_all
+from search.nn.blocks import Resblocks
+from search.nn.layers import SlimDeformConv2d, conv, deconv
+from search.nn.widths import Layer, Width, Widths
 
 NF, MV, RES = 64, 128, 128          # out_channel_M, out_channel_mv, out_channel_resN/resM
 GROUPS = 8                          # deformable groups of PCD_Align's DCNv1
@@ -124,10 +124,9 @@ class FeatureEncoder(nn.Module):
     def __init__(self, w: Widths, prefix: str = "Encoder"):
         super().__init__()
         width = w[f"{prefix}.conv1"]
-        self.conv1 = SlimConv2d(w, w.fixed(3), width, 5, 2, 2, row=f"{prefix}.conv1")
-        w.row(f"{prefix}.conv1", w.fixed(3), width)
-        self.feature_extraction = Resblocks(w, width, w[f"{prefix}.feature_extraction"],
-                                            row=f"{prefix}.feature_extraction")
+        self.conv1 = conv(w, f"{prefix}.conv1", w.fixed(3), 5, 2, 2)
+        self.feature_extraction = Resblocks.slim(w, width, w[f"{prefix}.feature_extraction"],
+                                                 row=f"{prefix}.feature_extraction")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.feature_extraction(self.conv1(x))
@@ -142,11 +141,10 @@ class LatentDecoder(nn.Module):
         width_in = w.fixed(in_channels)
         for i in (1, 2, 3):
             key = f"{prefix}.deconv{i}"
-            setattr(self, f"deconv{i}", SlimConvTranspose2d(w, width_in, w[key], 5, 2, 2, 1, row=key))
-            w.row(key, width_in, w[key])
+            setattr(self, f"deconv{i}", deconv(w, key, width_in, 5, 2, 2, 1))
             if i < 3:
-                setattr(self, f"res{i}", Resblocks(w, w[key], w[f"{prefix}.res{i}"],
-                                                   row=f"{prefix}.res{i}"))
+                setattr(self, f"res{i}", Resblocks.slim(w, w[key], w[f"{prefix}.res{i}"],
+                                                        row=f"{prefix}.res{i}"))
             width_in = w[key]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -156,30 +154,6 @@ class LatentDecoder(nn.Module):
 
 
 # ---- encoder side: plain full-width modules (not searched, not in LAYERS) --------------------------
-
-
-class PlainResidualBlock(nn.Module):
-    """``ResidualBlock_noBN(nf)`` at full width: conv1, ReLU, conv2, plus identity."""
-
-    def __init__(self, nf: int):
-        super().__init__()
-        self.conv1 = nn.Conv2d(nf, nf, 3, 1, 1)
-        self.conv2 = nn.Conv2d(nf, nf, 3, 1, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(F.relu(self.conv1(x)))
-
-
-class PlainResblocks(nn.Module):
-    """``Resblocks(nf)`` at full width: ``res1..res3`` and an outer skip."""
-
-    def __init__(self, nf: int):
-        super().__init__()
-        self.res1, self.res2, self.res3 = (PlainResidualBlock(nf), PlainResidualBlock(nf),
-                                           PlainResidualBlock(nf))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.res3(self.res2(self.res1(x)))
 
 
 def padit(x: torch.Tensor) -> torch.Tensor:
@@ -197,9 +171,9 @@ class LatentEncoder(nn.Module):
     def __init__(self, in_channels: int, channels: int, pad: bool = False):
         super().__init__()
         self.conv1 = nn.Conv2d(in_channels, channels, 5, 2, 2)
-        self.res1 = PlainResblocks(channels)
+        self.res1 = Resblocks.plain(channels)
         self.conv2 = nn.Conv2d(channels, channels, 5, 2, 2)
-        self.res2 = PlainResblocks(channels)
+        self.res2 = Resblocks.plain(channels)
         self.conv3 = nn.Conv2d(channels, channels, 5, 2, 2)
         self.pad = pad
 
@@ -252,10 +226,8 @@ class PCDAlign(nn.Module):
         w.row(f"{dcn_key}.conv_offset", offset_feat, w[f"{dcn_key}.conv_offset"])
         w.row(dcn_key, ref, aligned)
         k1, k2 = f"{prefix}.refine_conv1", f"{prefix}.refine_conv2"
-        self.refine_conv1 = SlimConv2d(w, [aligned, ref], w[k1], 3, row=k1)
-        w.row(k1, [aligned, ref], w[k1])
-        self.refine_conv2 = SlimConv2d(w, w[k1], w[k2], 3, row=k2)
-        w.row(k2, w[k1], w[k2])
+        self.refine_conv1 = conv(w, k1, [aligned, ref], 3)
+        self.refine_conv2 = conv(w, k2, w[k1], 3)
 
     def motion_estimation(self, ref_feature: torch.Tensor, input_feature: torch.Tensor) -> torch.Tensor:
         """The offset latent (unquantised) from full-width reference and input features."""
@@ -277,10 +249,9 @@ class FeatureDecoder(nn.Module):
 
     def __init__(self, w: Widths, trunk: Width, prefix: str = "Decoder"):
         super().__init__()
-        self.recon_trunk = Resblocks(w, trunk, w[f"{prefix}.recon_trunk"], row=f"{prefix}.recon_trunk")
-        key = f"{prefix}.deconv1"
-        self.deconv1 = SlimConvTranspose2d(w, trunk, w[key], 5, 2, 2, 1, row=key)
-        w.row(key, trunk, w[key])
+        self.recon_trunk = Resblocks.slim(w, trunk, w[f"{prefix}.recon_trunk"],
+                                          row=f"{prefix}.recon_trunk")
+        self.deconv1 = deconv(w, f"{prefix}.deconv1", trunk, 5, 2, 2, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.deconv1(self.recon_trunk(x))
@@ -295,40 +266,13 @@ class PriorDecoder(nn.Module):
         width_in = w.fixed(MV)
         for i, (k, s) in enumerate([(5, 2), (5, 2), (3, 1)], 1):
             key = f"{prefix}.deconv{i}"
-            setattr(self, f"deconv{i}", SlimConvTranspose2d(w, width_in, w[key], k, s, row=key))
-            w.row(key, width_in, w[key])
+            setattr(self, f"deconv{i}", deconv(w, key, width_in, k, s))
             width_in = w[key]
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = F.leaky_relu(self.deconv1(z), 0.2)
         x = F.leaky_relu(self.deconv2(x), 0.2)
         return self.deconv3(x)
-
-
-class ResidualBlock1x1(nn.Module):
-    """``ResidualBlock_noBN(nf, ks=1)``: conv1 1x1, ReLU, conv2 1x1, plus identity."""
-
-    def __init__(self, w: Widths, trunk: Width, hidden: Width, *, row: str):
-        super().__init__()
-        self.conv1 = SlimConv2d(w, trunk, hidden, 1, row=row)
-        self.conv2 = SlimConv2d(w, hidden, trunk, 1, row=row)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv2(F.relu(self.conv1(x)))
-
-
-class Resblocks1x1(nn.Module):
-    """``Resblocks(nf, ks=1)``: three 1x1 ``ResidualBlock_noBN`` and an outer skip; one ``R`` row."""
-
-    def __init__(self, w: Widths, trunk: Width, hidden: Width, *, row: str):
-        super().__init__()
-        self.res1 = ResidualBlock1x1(w, trunk, hidden, row=row)
-        self.res2 = ResidualBlock1x1(w, trunk, hidden, row=row)
-        self.res3 = ResidualBlock1x1(w, trunk, hidden, row=row)
-        w.row(row, trunk, hidden)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.res3(self.res2(self.res1(x)))
 
 
 class ParameterNet(nn.Module):
@@ -338,14 +282,10 @@ class ParameterNet(nn.Module):
     def __init__(self, w: Widths, prefix: str):
         super().__init__()
         k1, k2, k3 = f"{prefix}.conv1", f"{prefix}.conv2", f"{prefix}.conv3"
-        width_in = w.fixed(MV * 2)
-        self.conv1 = SlimConv2d(w, width_in, w[k1], 1, row=k1)
-        w.row(k1, width_in, w[k1])
-        self.conv2 = SlimConv2d(w, w[k1], w[k2], 1, row=k2)
-        w.row(k2, w[k1], w[k2])
-        self.res0 = Resblocks1x1(w, w[k2], w[f"{prefix}.res0"], row=f"{prefix}.res0")
-        self.conv3 = SlimConv2d(w, w[k2], w[k3], 1, row=k3)
-        w.row(k3, w[k2], w[k3])
+        self.conv1 = conv(w, k1, w.fixed(MV * 2), 1)
+        self.conv2 = conv(w, k2, w[k1], 1)
+        self.res0 = Resblocks.slim(w, w[k2], w[f"{prefix}.res0"], 1, row=f"{prefix}.res0")
+        self.conv3 = conv(w, k3, w[k2], 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.leaky_relu(self.conv1(x), 0.1)

@@ -5,7 +5,7 @@ SlimVC makes a STEM-like latent-space P-frame codec slimmable: every layer runs 
 GDN/IGDN is *switchable* (one parameter set per width, SlimCAE style), and the frame is coded in the
 latent space with a temporal prior (the previous frame's decoded latent) instead of motion. STEM's spatial
 prior module is dropped. The modules and their widths are those of Table 1
-(``/work/shared/reference/slimvc_table1.yaml``):
+(``tests/fixtures/slimvc_table1.yaml``):
 
 * ``SlimFE`` (encoder, not decoding cost): Conv 9x9 s3, swGDN, Conv 5x5 s2, swGDN, Conv 5x5 s2, swGDN;
   3 -> 192 channels, the latent ``y`` at H/12.
@@ -57,10 +57,10 @@ from compressai.entropy_models import GaussianConditional
 
 from search.codec import Codec
 from search.entropy import BitEstimator, quantize, update_all
-from search.masks import apply_mask
-from search.slim import (Slim, SlimConv2d, SlimConvTranspose2d, SwitchableGDN, nonpersistent_buffers,
-                         prefix_index)
-from search.widths import Layer, Width, Widths
+from search.nn.layers import (Slim, SwitchableGDN, conv, deconv, nonpersistent_buffers,
+                              prefix_index)
+from search.nn.masks import apply_mask
+from search.nn.widths import Layer, Width, Widths
 
 FACTORS = (0.25, 0.375, 0.5, 0.75, 1.0)
 """SlimVC's width factors (Table 1)."""
@@ -131,9 +131,8 @@ class SlimFE(nn.Module):
         width_in = w.fixed(IMAGE)
         for i, (k, s) in enumerate([(9, 3), (5, 2), (5, 2)], 1):
             key = f"{prefix}.conv{i}"
-            setattr(self, f"conv{i}", SlimConv2d(w, width_in, w[key], k, s, row=key))
+            setattr(self, f"conv{i}", conv(w, key, width_in, k, s))
             setattr(self, f"gdn{i}", _switchable(w, w[key], False, key))
-            w.row(key, width_in, w[key])
             width_in = w[key]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -150,8 +149,7 @@ class SlimHE(nn.Module):
         width_in = y
         for i, (k, s) in enumerate([(3, 1), (5, 2), (5, 2)], 1):
             key = f"{prefix}.conv{i}"
-            setattr(self, f"conv{i}", SlimConv2d(w, width_in, w[key], k, s, row=key))
-            w.row(key, width_in, w[key])
+            setattr(self, f"conv{i}", conv(w, key, width_in, k, s))
             width_in = w[key]
 
     def forward(self, y: torch.Tensor) -> torch.Tensor:
@@ -174,8 +172,7 @@ class SlimFD(nn.Module):
         specs = [(5, 2, 2, 1), (5, 2, 2, 1), (9, 3, 3, 0)]
         for i, (k, s, p, op) in enumerate(specs, 1):
             key = f"{prefix}.deconv{i}"
-            setattr(self, f"deconv{i}", SlimConvTranspose2d(w, width_in, w[key], k, s, p, op, row=key))
-            w.row(key, width_in, w[key])
+            setattr(self, f"deconv{i}", deconv(w, key, width_in, k, s, p, op))
             if i < 3:
                 setattr(self, f"igdn{i + 1}", _switchable(w, w[key], True, key))
             width_in = w[key]
@@ -192,12 +189,9 @@ class SlimHD(nn.Module):
     def __init__(self, w: Widths, z: Width, prefix: str = "SlimHD"):
         super().__init__()
         k1, k2, k3 = (f"{prefix}.{n}" for n in ("deconv1", "deconv2", "conv3"))
-        self.deconv1 = SlimConvTranspose2d(w, z, w[k1], 5, 2, row=k1)
-        w.row(k1, z, w[k1])
-        self.deconv2 = SlimConvTranspose2d(w, w[k1], w[k2], 5, 2, row=k2)
-        w.row(k2, w[k1], w[k2])
-        self.conv3 = SlimConv2d(w, w[k2], w[k3], 3, row=k3)
-        w.row(k3, w[k2], w[k3])
+        self.deconv1 = deconv(w, k1, z, 5, 2)
+        self.deconv2 = deconv(w, k2, w[k1], 5, 2)
+        self.conv3 = conv(w, k3, w[k2], 3)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = F.leaky_relu(self.deconv1(z))
@@ -213,8 +207,7 @@ class SlimTPM(nn.Module):
         width_in = y
         for i in range(1, 4):
             key = f"{prefix}.conv{i}"
-            setattr(self, f"conv{i}", SlimConv2d(w, width_in, w[key], 5, row=key))
-            w.row(key, width_in, w[key])
+            setattr(self, f"conv{i}", conv(w, key, width_in, 5))
             width_in = w[key]
 
     def forward(self, y_prev: torch.Tensor) -> torch.Tensor:
@@ -230,12 +223,9 @@ class SlimEPM(nn.Module):
     def __init__(self, w: Widths, prior: Sequence[Width], y: Width, prefix: str = "SlimEPM"):
         super().__init__()
         k1, k2, k3 = (f"{prefix}.conv{i}" for i in range(1, 4))
-        self.conv1 = SlimConv2d(w, list(prior), w[k1], 1, row=k1)
-        w.row(k1, list(prior), w[k1])
-        self.conv2 = SlimConv2d(w, w[k1], w[k2], 1, row=k2)
-        w.row(k2, w[k1], w[k2])
-        self.conv3 = SlimConv2d(w, w[k2], 2 * y, 1, row=k3)
-        w.row(k3, w[k2], 2 * y)
+        self.conv1 = conv(w, k1, list(prior), 1)
+        self.conv2 = conv(w, k2, w[k1], 1)
+        self.conv3 = conv(w, k3, w[k2], 1, out=2 * y)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.leaky_relu(self.conv1(x))
@@ -247,8 +237,8 @@ class SlimBitEstimator(Slim, BitEstimator):
     """The factorized prior of the hyper latent ``z`` at the layout's width of ``z``.
 
     Its parameters are per channel (``f1..f4.{h,b,a}``: ``[1, C, 1, 1]``), so a narrower ``z`` keeps the
-    leading channels' parameters (:func:`search.slim.load_sliced` calls :meth:`load_sliced_from`). It is a
-    :class:`~search.slim.Slim` module only for that slicing: it carries no MACs (its profile term has
+    leading channels' parameters (:func:`search.nn.layers.load_sliced` calls :meth:`load_sliced_from`). It is a
+    :class:`~search.nn.layers.Slim` module only for that slicing: it carries no MACs (its profile term has
     coefficient 0) and it does not mask its own output; the codec sets the likelihoods of masked
     channels to 1 (:meth:`SlimVC._active`)."""
 
@@ -346,11 +336,11 @@ class SlimVC(Codec):
 
     def _mask(self, t: torch.Tensor, width: Width) -> torch.Tensor:
         """Zero a latent's masked channels (the supernet): noise must not leak into them."""
-        return apply_mask(t, self.widths.mix.mask(width, t))
+        return apply_mask(t, width.mask(self.widths.mix, t))
 
     def _active(self, likelihoods: torch.Tensor, width: Width) -> torch.Tensor:
         """Likelihoods of masked channels set to 1 (0 bits): ``p ** mask``, differentiable in the mask."""
-        mask = self.widths.mix.mask(width, likelihoods)
+        mask = width.mask(self.widths.mix, likelihoods)
         return likelihoods if mask is None else likelihoods ** mask.view(1, -1, 1, 1)
 
     def _gaussian_likelihood(self, y_hat, scales, means):

@@ -1,4 +1,12 @@
-"""cgSlimDecoder width search for learned video codec decoders (DVC, FVC, DCVC, SlimVC)."""
+"""cgSlimDecoder width search for learned video codec decoders (DVC, FVC, DCVC, SlimVC).
+
+Subpackages, in the order data flows through them: ``config`` (the configuration tree), ``nn``
+(slimmable layers), ``entropy`` (entropy models), ``codec`` (the codec base and loading codecs by
+name), ``space`` (search spaces and layout files), ``complexity`` (fvcore profiles and the closed
+form), ``data`` (video), ``training`` (stage 1), ``evaluation`` (rate-distortion on video),
+``supernet`` (stage 2), ``outer`` (the outer search and export), ``reports`` (tables and plots),
+``pipeline`` (the jobs the commands run) and ``commands`` (``python -m search.<command>``).
+"""
 import warnings
 
 # compressai scripts a helper with torch.jit.script, which torch 2.14 deprecates with a FutureWarning

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from search import profile as profile_cli
-from search import report as report_cli
-from search.layout import layout_file, load_layout
+from search.commands import profile as profile_cli
+from search.commands import report as report_cli
+from search.space import layout_file, load_layout
 from search.space import load_space
 
 ROOT = Path(__file__).resolve().parent.parent

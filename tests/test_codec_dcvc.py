@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from search.codec import load_codec
-from search.slim import load_sliced
+from search.nn.layers import load_sliced
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "dcvc_decoder_keys.yaml"

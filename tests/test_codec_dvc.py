@@ -2,7 +2,7 @@
 import torch
 
 from search.codec import load_codec
-from search.slim import load_sliced
+from search.nn.layers import load_sliced
 from search.space import load_space
 
 from conftest import assert_same_coding, load_fixture, random_layouts, sliced_and_masked

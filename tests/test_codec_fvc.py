@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search.codec import load_codec  # noqa: E402
-from search.slim import load_sliced, slim_modules  # noqa: E402
-from search.yamlio import read_yaml  # noqa: E402
+from search.nn.layers import load_sliced, slim_modules  # noqa: E402
+from search.files import read_yaml  # noqa: E402
 
 from conftest import assert_same_coding, sliced_and_masked  # noqa: E402
 

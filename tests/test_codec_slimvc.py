@@ -19,10 +19,10 @@ sys.path.insert(0, str(ROOT))
 
 from search.codec import load_codec  # noqa: E402
 from search.complexity import Complexity, measure_profile  # noqa: E402
-from search.fvcount import count_decoder  # noqa: E402
-from search.slim import SlimConv2d, SlimConvTranspose2d, SwitchableGDN, load_sliced  # noqa: E402
+from search.complexity import count_decoder  # noqa: E402
+from search.nn.layers import SlimConv2d, SlimConvTranspose2d, SwitchableGDN, load_sliced  # noqa: E402
 from search.space import load_space, parse_space  # noqa: E402
-from search.yamlio import read_yaml  # noqa: E402
+from search.files import read_yaml  # noqa: E402
 
 SLIMVC = load_codec("slimvc")
 TABLE = read_yaml(ROOT / "tests" / "fixtures" / "slimvc_table1.yaml")

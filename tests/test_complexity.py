@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from search.complexity import (Complexity, fvcore_macs, load_or_measure, measure_profile,
-                               parse_resolution)
+from search.complexity import Complexity, fvcore_macs, load_or_measure, measure_profile
+from search.config import parse_resolution
 from search.errors import BadInput
 from search.space import available_spaces, load_space
 

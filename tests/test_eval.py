@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from search import eval as eval_cli
-from search import train as train_cli
+from search.commands import eval as eval_cli
+from search.commands import train as train_cli
 from search.data import default_clips, read_video
-from search.layout import layout_file
+from search.space import layout_file
 from search.space import load_space
 
 ROOT = Path(__file__).resolve().parent.parent

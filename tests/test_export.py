@@ -1,4 +1,4 @@
-"""Exported architectures (issue 5, section 4): the layout file with ``codec_args`` and the sliced
+"""Exported architectures: the layout file (naming its codec and space) and the sliced
 weights rebuild a model whose fvcore GMACs equal the reported figure and whose output equals the
 full-width shared-weight model's at that layout; ``search.train`` fine-tunes it."""
 from __future__ import annotations
@@ -10,12 +10,13 @@ import pytest
 import torch
 import yaml
 
-from search.checkpoint import latest_checkpoint
+from search.training import latest_checkpoint
 from search.complexity import Complexity, fvcore_macs, load_or_measure
 from search.errors import BadInput
-from search.export import Exported, export_architecture, load_architecture, read_architecture
+from search.outer import Exported, export_architecture, load_architecture
+from search.space import open_layout
 from search.space import load_space
-from search import train as train_cli
+from search.commands import train as train_cli
 
 from conftest import assert_same_coding, sliced_and_masked
 
@@ -80,7 +81,7 @@ def test_files(case):
     data = yaml.safe_load(exported.layout_path.read_text())
     assert data["codec"] == case.space.codec_name and data["space"] == case.space.name
     assert data["resolution"] == "128x128" and data["preset"] == "quick" and data["lambda"] == 256.0
-    assert data["codec_args"]["layout"] == layout and data["layout"] == layout
+    assert "codec_args" not in data and data["layout"] == layout  # the layout once
     assert data["gmacs"] == pytest.approx(case.gmacs)
     state = torch.load(exported.weights_path, map_location="cpu", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())  # a plain state dict
@@ -135,11 +136,11 @@ def test_bad_exports_and_files(tmp_path):
     data = yaml.safe_load(exported.layout_path.read_text())
     key = next(iter(space.searchable))
     other = [w for w in space.layers[key].options if w != data["layout"][key]][0]
-    data["codec_args"]["layout"][key] = other
+    data["codec_args"] = {"layout": {**data["layout"], key: other}}  # as files of earlier versions
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump(data))
     with pytest.raises(BadInput, match="disagree"):
-        read_architecture(broken)
+        open_layout(broken)
     with pytest.raises(BadInput, match="checkpoint"):  # weights of another layout are refused
         full_weights = tmp_path / "full.pt"
         torch.save(full.state_dict(), full_weights)

@@ -1,4 +1,4 @@
-"""The outer loop (search/outer.py): shared-weight scoring, the Optuna study in SQLite (enqueued first
+"""The outer loop (search.outer): shared-weight scoring, the Optuna study in SQLite (enqueued first
 trials, chosen architectures, resume, two processes on one folder) and the Ray Tune backend.
 
 A tiny setup: the DVC space (the cheapest codec to run), an untrained full-width codec, two 64x64
@@ -13,15 +13,13 @@ from pathlib import Path
 
 import optuna
 import pytest
-import torch
 
-from search.codec import ROOT
-from search.complexity import Complexity, load_or_measure
+from search.paths import ROOT
 from search.errors import BadInput
-from search.outer import (STUDY_FILE, STUDY_NAME, LayoutScorer, first_layouts, param_names,
-                          params_of, run_study, validation_pairs)
-from search.slim import load_sliced
-from search.space import load_space
+from search.config import OuterConfig
+from search.outer import (STUDY_FILE, STUDY_NAME, first_layouts, param_names, params_of, run_study,
+                          validation_pairs)
+from search.nn.layers import load_sliced
 
 SETUP = """
 import torch
@@ -40,13 +38,9 @@ scorer = LayoutScorer(codec, 256.0, frames)
 
 @pytest.fixture(scope="module")
 def setup():
-    torch.set_num_threads(1)
-    space = load_space("dvc")
-    complexity = Complexity(load_or_measure(space, (1920, 1080), write=False), space)
-    torch.manual_seed(0)
-    codec = space.codec().eval()
-    frames = validation_pairs("default", count=2, crop=64, seed=0, max_frames=8)
-    scorer = LayoutScorer(codec, 256.0, frames)
+    names: dict = {}
+    exec(SETUP, names)  # the same set-up as the subprocesses of test_two_processes_one_folder
+    space, complexity, scorer = names["space"], names["complexity"], names["scorer"]
     uniform = [complexity.gmacs(space.uniform_layout(i)) for i in range(3)]
     # two targets: between uniform 1 and 2, and between 2 and 3 (the full layout is infeasible)
     targets = [(uniform[0] + uniform[1]) / 2, (uniform[1] + uniform[2]) / 2]
@@ -76,7 +70,7 @@ def test_scorer_repeatable_and_equals_sliced(setup):
 def test_study_enqueued_first_and_chosen_feasible(setup, tmp_path):
     space, complexity, scorer, targets = setup
     supernet = [("Level 1", space.layout_of([1, 2] * 8 + [1]))]
-    result = run_study(scorer, space, complexity, targets, tmp_path, trials=6, seed=0,
+    result = run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=6), seed=0,
                        supernet_layouts=supernet, progress=False)
     assert (tmp_path / STUDY_FILE).is_file()
     frame = result.trials
@@ -102,15 +96,16 @@ def test_study_enqueued_first_and_chosen_feasible(setup, tmp_path):
 
 def test_resume_keeps_trials_and_repeats_none(setup, tmp_path):
     space, complexity, scorer, targets = setup
-    first = run_study(scorer, space, complexity, targets, tmp_path, trials=4, seed=3,
+    first = run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=4), seed=3,
                       progress=False)
     assert len(first.trials) == 4
-    second = run_study(scorer, space, complexity, targets, tmp_path, trials=6, seed=3,
+    second = run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=6), seed=3,
                        progress=False)
     assert second.new_trials == 2 and len(second.trials) == 6
     assert list(second.trials["number"][:4]) == list(first.trials["number"])
     assert second.trials["params"].is_unique
-    again = run_study(scorer, space, complexity, targets, tmp_path, trials=6, seed=3, progress=False)
+    again = run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=6), seed=3,
+                      progress=False)
     assert again.new_trials == 0 and len(again.trials) == 6
 
 
@@ -118,8 +113,9 @@ def test_two_processes_one_folder(setup, tmp_path):
     _, _, _, targets = setup
     script = SETUP + textwrap.dedent(f"""
         import sys
+        from search.config import OuterConfig
         from search.outer import run_study
-        result = run_study(scorer, space, complexity, {targets!r}, sys.argv[1], trials=4,
+        result = run_study(scorer, space, complexity, {targets!r}, sys.argv[1], OuterConfig(trials=4),
                            seed=int(sys.argv[2]), progress=False)
         print("new", result.new_trials)
     """)
@@ -143,7 +139,8 @@ def test_bad_input(setup, tmp_path):
                          ({"trials": 2, "backend": "ray", "ray_address": "not an address"},
                           "ray_address")]:
         with pytest.raises(BadInput, match=word) as err:
-            run_study(scorer, space, complexity, targets, tmp_path / "x", progress=False, **kwargs)
+            run_study(scorer, space, complexity, targets, tmp_path / "x", OuterConfig(**kwargs),
+                      progress=False)
         assert "\n" not in str(err.value)
     assert not (tmp_path / "x").exists()
     with pytest.raises(BadInput, match="crop"):
@@ -153,10 +150,10 @@ def test_bad_input(setup, tmp_path):
 def test_ray_backend_lands_in_study(setup, tmp_path):
     pytest.importorskip("ray.tune.search.optuna")
     space, complexity, scorer, targets = setup
-    first = run_study(scorer, space, complexity, targets, tmp_path, trials=2, seed=0,
+    first = run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=2), seed=0,
                       progress=False)
-    result = run_study(scorer, space, complexity, targets, tmp_path, trials=4, seed=0,
-                       backend="ray", cpus=2, progress=False)
+    result = run_study(scorer, space, complexity, targets, tmp_path,
+                       OuterConfig(trials=4, backend="ray", cpus=2), seed=0, progress=False)
     assert result.new_trials == 2 and len(result.trials) == 4
     assert result.trials["params"].is_unique
     trials = _finished(tmp_path / STUDY_FILE)

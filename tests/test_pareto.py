@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from search.pareto import Point, pareto_front, plot_pareto
+from search.outer import pareto_front
+from search.reports import Point, plot_pareto
 
 
 def _brute_force(points) -> list[int]:

@@ -3,9 +3,9 @@ import pandas as pd
 import pytest
 
 from search.complexity import Complexity, load_or_measure
-from search.layout import layout_file, load_layout
+from search.space import layout_file, load_layout
 from search.space import load_space
-from search.tables import (DIFFERS, OMITTED, Column, layer_notations, structure_table, to_csv,
+from search.reports import (DIFFERS, OMITTED, Column, layer_notations, structure_table, to_csv,
                            to_latex, to_markdown)
 
 from conftest import load_fixture, random_layouts

@@ -1,5 +1,6 @@
 """The main job end to end on a tiny budget: every output, resume, and bad input."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,17 +9,19 @@ import pandas as pd
 import pytest
 import yaml
 
-from search.run import main
+from golden import MAIN_JOB
+from search.commands.run import main
+from search.space import load_space
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY = ["space=dvc", "target_gmacs=[400,200]", "stage1_steps=2", "steps=3", "trials=6", "batch=1",
-        "crop=64", "eval_gop_size=2", "val_count=2", "time_limit=0"]
+TINY = MAIN_JOB  # the golden main job: DVC, two targets, a few steps, 6 trials
 
 
 @pytest.fixture(scope="module")
-def run_folder(tmp_path_factory):
+def run_folder(golden_run, tmp_path_factory):
+    """A copy of the golden run's folder (the resume test below extends it)."""
     out = tmp_path_factory.mktemp("run") / "dvc"
-    assert main(TINY + [f"out={out}"]) == 0
+    shutil.copytree(golden_run, out)
     return out
 
 
@@ -35,7 +38,7 @@ def test_writes_everything(run_folder):
         assert (out / chosen["layout_file"]).is_file() and (out / chosen["weights_file"]).is_file()
         assert {"psnr", "bpp", "rd_loss"} <= set(chosen) and {"psnr", "bpp", "rd_loss"} <= set(row["uniform"])
     exported = yaml.safe_load((out / "layouts" / "400.yaml").read_text())
-    assert exported["codec"] == "dvc" and exported["codec_args"]["layout"] == exported["layout"]
+    assert exported["codec"] == "dvc" and set(exported["layout"]) == set(load_space("dvc").layers)
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 6 and set(trials["source"]) >= {"enqueued-supernet", "enqueued-uniform"}
     report = (out / "report.md").read_text()

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from search.errors import BadInput
-from search.space import SPACE_DIR, load_space
+from search.paths import SPACE_DIR
+from search.space import load_space
 
 SPACES = ["dvc", "fvc", "dcvc", "slimvc"]
 

@@ -5,9 +5,9 @@ import torch
 
 from search.complexity import Complexity, load_or_measure
 from search.errors import BadInput
-from search.gumbel import TauSchedule, gumbel_softmax_st
-from search.landing import land
-from search.selection import (ModeSelection, SampledComplexity, choices_for_codec,
+from search.supernet import TauSchedule, gumbel_softmax_st
+from search.supernet import land
+from search.supernet import (ModeSelection, SampledComplexity, choices_for_codec,
                               complexity_vector, sample)
 from search.space import load_space
 from search.supernet import Supernet, check_targets
@@ -143,7 +143,7 @@ def test_target_checks():
     (["target_gmacs=[300,200]", "interpolate=[900]"], "interpolate"),
 ])
 def test_cli_bad_input(args, words, tmp_path, capsys):
-    from search.supernet import main
+    from search.commands.supernet import main
 
     out = tmp_path / "never"
     with pytest.raises(SystemExit) as exit_info:

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search import train as train_cli
+from search.commands import train as train_cli
+from search.config import Config, resolve
 from search.data import default_clips, read_video
-from search.layout import layout_file
+from search.space import layout_file
 from search.space import load_space
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,7 +231,8 @@ def test_help_lists_the_keys(capsys):
 @pytest.mark.parametrize("codec", ["dvc", "fvc", "dcvc", "slimvc"])
 def test_quick_preset_fits_five_minutes(codec):
     """The quick preset stops itself in time (its time limit leaves room for start-up) at a valid crop."""
-    settings = train_cli.resolve(train_cli.TrainConfig(space=codec, preset="quick"))
-    assert settings.time_limit is not None and settings.time_limit <= 270
-    assert settings.crop % settings.space.codec.MULTIPLE == 0 and settings.lmbda > 0
-    assert settings.steps >= 1 and settings.checkpoint_every <= settings.steps
+    space = load_space(codec)
+    cfg = resolve(Config(space=codec, preset="quick"), space.codec, space.codec_name)
+    assert cfg.stage1.time_limit is not None and cfg.stage1.time_limit <= 270
+    assert cfg.training.crop % space.codec.MULTIPLE == 0 and cfg.training.lmbda > 0
+    assert cfg.stage1.steps >= 1 and cfg.training.checkpoint_every <= cfg.stage1.steps

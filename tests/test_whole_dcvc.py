@@ -14,7 +14,7 @@ import yaml
 
 from search.codec import load_codec
 from search.entropy import bits, update_all
-from search.slim import load_sliced
+from search.nn.layers import load_sliced
 from search.space import load_space
 
 from conftest import assert_same_coding, sliced_and_masked

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from search.codec import load_codec
 from search.entropy import bits, update_all
-from search.slim import load_sliced
+from search.nn.layers import load_sliced
 from search.space import load_space
 
 from conftest import load_fixture

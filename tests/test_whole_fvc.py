@@ -12,9 +12,9 @@ sys.path.insert(0, str(ROOT))
 
 from search.codec import load_codec  # noqa: E402
 from search.entropy import bits, update_all  # noqa: E402
-from search.slim import load_sliced  # noqa: E402
+from search.nn.layers import load_sliced  # noqa: E402
 from search.space import load_space  # noqa: E402
-from search.yamlio import read_yaml  # noqa: E402
+from search.files import read_yaml  # noqa: E402
 
 FVC = load_codec("fvc")
 FIXTURE = ROOT / "tests" / "fixtures" / "fvc_public_keys.yaml"

@@ -1,4 +1,4 @@
-"""SlimVC as a whole codec (issue 3): state_dict keys, forward in training, compress/decompress round
+"""SlimVC as a whole codec: state_dict keys, forward in training, compress/decompress round
 trip with real bitstreams, and the smallest layout of the space.
 
 SlimVC has no public code, so the key fixture (tests/fixtures/slimvc_public_keys.yaml) was written from
@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from search.codec import load_codec  # noqa: E402
 from search.entropy import update_all  # noqa: E402
-from search.slim import load_sliced  # noqa: E402
+from search.nn.layers import load_sliced  # noqa: E402
 
 from conftest import load_fixture  # noqa: E402
 

@@ -1,0 +1,128 @@
+"""The base class every codec file (``codecs/<name>.py``) derives from."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Mapping, Sequence
+
+import torch
+import torch.nn as nn
+
+from ..nn.widths import Layer, Widths
+
+
+class Codec(nn.Module):
+    """A learned video codec built from a width layout (the full layout when none is given).
+
+    Subclasses set:
+
+    * ``LAYERS``: every layer of the structure table, in report order (:class:`~search.nn.widths.Layer`).
+    * ``TIES``: groups of layer keys whose widths the structure forces to be equal (both sides of a
+      residual addition), each with the reason; a space must tie at least these.
+    * ``MULTIPLE``: the frame size must be a multiple of this (inputs are padded to it).
+
+    and implement :meth:`decoder_inputs` (example inputs of the decoder side at a padded size) and
+    :meth:`decode` (the decoder side: every module whose cost counts as decoding, returning a dict).
+    """
+
+    LAYERS: Sequence[Layer] = ()
+    TIES: Sequence[tuple[tuple[str, ...], str]] = ()
+    MULTIPLE: int = 64
+    #: which numbers an ``R`` row prints: DVC/FVC's tables write R(hidden), DCVC's R(trunk, hidden).
+    RESIDUAL_NOTATION: tuple[str, ...] = ("hidden",)
+
+    def __init__(self, layout: Mapping[str, int] | None = None):
+        super().__init__()
+        self.widths = Widths(self.LAYERS, layout)
+
+    @classmethod
+    def residual_notation_indices(cls) -> list[int]:
+        """Indices into an R row's recorded numbers (trunk, hidden)."""
+        return [("trunk", "hidden").index(n) for n in cls.RESIDUAL_NOTATION]
+
+    @classmethod
+    def residual_legend(cls) -> str:
+        if cls.RESIDUAL_NOTATION == ("hidden",):
+            return ("R(c) residual block whose convolutions have c hidden channels (its input and "
+                    "output width is that of the layer before it)")
+        return (f"R({','.join(n[0] for n in cls.RESIDUAL_NOTATION)}) residual block, "
+                + ", ".join(f"{n[0]} = {n} width" for n in cls.RESIDUAL_NOTATION)
+                + " (trunk: input and output, tied by the skip; hidden: between its convolutions)")
+
+    @property
+    def layout(self) -> dict[str, int]:
+        return dict(self.widths.layout)
+
+    @classmethod
+    def full_layout(cls) -> dict[str, int]:
+        return {layer.key: layer.full for layer in cls.LAYERS}
+
+    @classmethod
+    def padded_size(cls, height: int, width: int) -> tuple[int, int]:
+        m = cls.MULTIPLE
+        return -(-height // m) * m, -(-width // m) * m
+
+    # -- the whole codec: one P-frame against a reference ------------------------------------------
+
+    def forward(self, ref: torch.Tensor, x: torch.Tensor) -> dict:
+        """Code ``x`` against the reference ``ref`` (both [B,3,H,W] in [0,1], H and W multiples of
+        ``MULTIPLE``). Returns ``{"x_hat": [B,3,H,W] (unclamped), "likelihoods": {"motion": {name:
+        tensor}, "residual": {name: tensor}}}``: rates are ``-log2`` of the likelihoods. Latents are
+        quantised with uniform noise in training mode and rounded in eval mode; the decoder side runs
+        through :meth:`decode` either way."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def compress(self, ref: torch.Tensor, x: torch.Tensor) -> dict:
+        """Real bitstreams through CompressAI's coders: ``{"strings": {"motion": {name: [bytes]},
+        "residual": {name: [bytes]}}, ...}`` plus what :meth:`decompress` needs (shapes)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def decompress(self, ref: torch.Tensor, compressed: dict) -> dict:
+        """``{"x_hat": ...}`` from :meth:`compress`'s output; equals ``forward``'s in eval mode."""
+        raise NotImplementedError
+
+    def decoder_inputs(self, height: int, width: int, batch: int = 1,
+                       generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def decode(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    # -- supernet masks ---------------------------------------------------------------------------
+
+    def set_choices(self, choices: Mapping[str, tuple[torch.Tensor, Sequence[int]]] | None) -> None:
+        """Mask channels: per layer key, mixing weights over candidate widths (None: no masks)."""
+        if choices is None:
+            self.widths.mix.set(None)
+            return
+        self.widths.mix.set({k: (w, tuple(int(o) for o in opts)) for k, (w, opts) in choices.items()})
+
+    @contextmanager
+    def at_layout(self, layout: Mapping[str, int]) -> Iterator["Codec"]:
+        """``with full.at_layout(layout): full(ref, x)`` runs this full-width model masked to ``layout``."""
+        self.set_layout_masks(layout)
+        try:
+            yield self
+        finally:
+            self.set_layout_masks(None)
+
+    def set_layout_masks(self, layout: Mapping[str, int] | None) -> None:
+        """Run this full-width model as if it were built at ``layout`` (hard masks)."""
+        if layout is None:
+            self.set_choices(None)
+            return
+        one = torch.ones(1)
+        self.set_choices({k: (one, (int(w),)) for k, w in layout.items()})
+
+
+class DecoderView(nn.Module):
+    """The decoder side of a codec as a module with positional inputs, for fvcore's tracer."""
+
+    def __init__(self, codec: Codec, names: Sequence[str]):
+        super().__init__()
+        self.codec, self.names = codec, tuple(names)
+
+    def forward(self, *tensors: torch.Tensor):
+        out = self.codec.decode(**dict(zip(self.names, tensors)))
+        return tuple(out.values())

@@ -1,0 +1,45 @@
+"""``python -m search.train space=fvc preset=quick``: stage-1 training of a whole codec.
+
+Loss ``R_m + R_r + lambda * D`` (MSE), Eq. 1 of the cgSlimDecoder supplementary; Adam. With
+``layout=a.yaml`` the codec is built at that layout (an exported architecture, fine-tuned from its
+sliced weights with ``checkpoint=``). The run folder keeps atomic checkpoints and ``log.csv``; running
+the same command again resumes from the newest checkpoint.
+
+Presets: ``quick`` trains on the default clips at small crops on 2 CPU cores in minutes; ``paper`` is
+the papers' GPU settings (256x256 crops, their batch sizes, learning rates and iteration counts).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import Command, argv, keys, to_dict
+from ..data import Clips
+from ..errors import cli_main
+from ..paths import RESULTS_DIR
+from ..pipeline.job import configure
+from ..training import train_stage1
+
+COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
+    "space", "preset", "layout", "checkpoint", "data", "lmbda=training.lmbda", "steps=stage1.steps",
+    "batch=training.batch", "crop=training.crop", "lr=training.lr", "gop=training.gop",
+    "reference=training.reference", "time_limit=stage1.time_limit",
+    "checkpoint_every=training.checkpoint_every", "seed", "out", "threads"))
+
+
+@cli_main
+def main(args: list[str] | None = None) -> int:
+    run = configure(COMMAND, argv() if args is None else args)
+    cfg, space = run.cfg, run.space
+    out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / f"train-{cfg.preset}"
+    clips = Clips(cfg.data)
+    history = train_stage1(space, run.layout, clips, cfg.training, cfg.stage1, out, seed=cfg.seed,
+                           init=cfg.checkpoint, meta={"config": to_dict(cfg)})
+    if history:
+        last = history[-1]
+        print(f"step {int(last['step'])}: loss {last['loss']:.4f}, bpp {last['bpp']:.4f}, "
+              f"PSNR {last['psnr']:.2f} dB; checkpoints in {out / 'checkpoints'}")
+    return 0
+
+
+if __name__ == "__main__":
+    main()

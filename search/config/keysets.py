@@ -1,0 +1,22 @@
+"""Flat keys that several commands share (``python -m search.supernet`` and ``search.run``)."""
+from __future__ import annotations
+
+#: the stage-2 job's keys, in ``--help`` order (``name`` or ``name=section.field``)
+SUPERNET_KEYS = (
+    "space", "target_gmacs=supernet.target_gmacs", "interpolate=supernet.interpolate", "resolution",
+    "checkpoint", "preset", "data", "lmbda=training.lmbda", "steps=supernet.steps",
+    "stage1_steps=stage1.steps", "stage1_time_limit=stage1.time_limit", "batch=training.batch",
+    "crop=training.crop", "lr=training.lr", "selector_lr=supernet.selector_lr",
+    "hidden=supernet.hidden", "beta=supernet.beta", "beta_below=supernet.beta_below",
+    "tau_start=supernet.tau_start", "tau_floor=supernet.tau_floor",
+    "tau_schedule=supernet.tau_schedule", "tolerance=supernet.tolerance", "eval_gops=eval.max_gops",
+    "eval_gop_size=eval.gop_size", "bitstream=eval.bitstream", "seed", "out",
+    "time_limit=supernet.time_limit", "checkpoint_every=training.checkpoint_every", "threads")
+
+#: the outer search's keys
+OUTER_KEYS = ("trials=outer.trials", "backend=outer.backend", "sampler=outer.sampler", "cpus=outer.cpus",
+              "ray_address=outer.ray_address", "val_count=outer.val_count", "val_crop=outer.val_crop",
+              "verbose")
+
+#: jobs with a supernet evaluate each level on one short GOP per sequence, rates from likelihoods
+SUPERNET_EVAL_DEFAULTS = {"eval.max_gops": 1, "eval.gop_size": 4, "eval.bitstream": False}

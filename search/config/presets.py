@@ -1,0 +1,94 @@
+"""Presets: what a configuration leaves unset, filled from the preset and the codec, then checked.
+
+``quick`` trains on the bundled clips at small crops on 2 CPU cores in minutes; ``paper`` is the
+papers' GPU settings. A codec class may carry ``QUICK`` and ``PAPER`` dicts that override the table
+below for itself (its crop multiple, its papers' learning rate and lambda).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Mapping
+
+from ..errors import BadInput
+from .schema import Config
+
+PRESETS = ("quick", "paper")
+#: what a preset fixes when its codec does not say
+PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
+    "quick": {"crop": 64, "batch": 4, "lr": 3e-4, "steps": 200, "lambda": 1024.0,
+              "time_limit": 270.0, "checkpoint_every": 25},
+    "paper": {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 1024.0,
+              "time_limit": None, "checkpoint_every": 1000},
+}
+#: seconds of stage 1 and stage 2 when the main job runs both within the quick preset's 10 minutes
+#: (each stage alone may take the preset's whole time limit)
+QUICK_JOB_BUDGET = {"stage1": 150.0, "stage2": 210.0}
+
+
+def preset_table(preset: str, codec: Any) -> dict[str, Any]:
+    """The preset's values for ``codec`` (a codec class: its ``QUICK``/``PAPER`` dict wins)."""
+    if preset not in PRESETS:
+        raise BadInput(f"preset={preset!r}: expected one of {', '.join(PRESETS)}")
+    return {**PRESET_DEFAULTS[preset], **getattr(codec, preset.upper(), {})}
+
+
+def resolve(cfg: Config, codec: Any, codec_name: str, main_job: bool = False) -> Config:
+    """A copy of ``cfg`` with every preset value filled for ``codec`` and checked.
+
+    ``main_job``: stage 1 and stage 2 share the quick preset's time (:data:`QUICK_JOB_BUDGET`).
+    A time limit of 0 (or none in the preset) is no limit: ``None`` in the result.
+    """
+    table = preset_table(cfg.preset, codec)
+    if main_job and cfg.preset == "quick":
+        table_stage1 = {**table, "time_limit": QUICK_JOB_BUDGET["stage1"]}
+        table_stage2 = {**table, "time_limit": QUICK_JOB_BUDGET["stage2"]}
+    else:
+        table_stage1 = table_stage2 = table
+    training = _fill(cfg.training, table, {"lmbda": "lambda"})
+    stage1 = _fill(cfg.stage1, table_stage1, {})
+    supernet = _fill(cfg.supernet, table_stage2, {})
+    out = dataclasses.replace(cfg, training=training, stage1=stage1, supernet=supernet,
+                              eval=_eval(cfg.eval))
+    check(out, codec, codec_name)
+    return out
+
+
+def _fill(section: Any, table: Mapping[str, Any], names: Mapping[str, str]) -> Any:
+    values = {}
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        key = names.get(f.name, f.name)
+        if value is None and key in table:
+            value = table[key]
+        if f.name == "time_limit":
+            value = float(value) if value else None
+        values[f.name] = value
+    return dataclasses.replace(section, **values)
+
+
+def _eval(section: Any) -> Any:
+    """Read only the frames the GOPs need when no frame count is given."""
+    if section.max_frames is None and section.max_gops:
+        return dataclasses.replace(section, max_frames=section.max_gops * section.gop_size)
+    return section
+
+
+def check(cfg: Config, codec: Any, codec_name: str) -> None:
+    """The training values a resolved tree must satisfy (one line naming the key, exit 2)."""
+    training = cfg.training
+    if training.reference not in ("gt", "recon"):
+        raise BadInput(f"reference={training.reference!r}: expected gt or recon")
+    if training.gop < 2:
+        raise BadInput(f"gop={training.gop}: a training sample needs a reference and a P-frame "
+                       f"(gop >= 2)")
+    if training.lmbda <= 0:
+        raise BadInput(f"lambda={training.lmbda:g}: must be > 0")
+    if training.crop <= 0 or training.crop % codec.MULTIPLE:
+        raise BadInput(f"crop={training.crop}: must be a positive multiple of {codec.MULTIPLE} for "
+                       f"codec {codec_name!r}")
+    for name, value in (("steps", cfg.stage1.steps), ("steps", cfg.supernet.steps),
+                        ("batch", training.batch), ("checkpoint_every", training.checkpoint_every)):
+        if int(value) < 1:
+            raise BadInput(f"{name}={value}: must be >= 1")
+    if training.lr <= 0:
+        raise BadInput(f"lr={training.lr:g}: must be > 0")

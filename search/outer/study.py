@@ -1,0 +1,212 @@
+"""The SQLite study of a run folder: parameters of a layout, enqueueing, asking, recording, locking.
+
+Each trial is a layout: one categorical option index per choice group of the space, named by the
+group's first layer key. Every storage write happens under an exclusive ``fcntl`` lock on
+``<out>/study.lock``, so several processes may share one folder.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import math
+import os
+import socket
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from ..complexity import Complexity
+from ..errors import BadInput
+from ..space import Space
+from .scorer import Score
+
+STUDY_NAME = "outer"
+STUDY_FILE = "study.db"
+LOCK_FILE = "study.lock"
+BACKENDS = ("optuna", "ray")
+SAMPLERS = ("tpe", "nsga2", "random")
+CONSTRAINT_KEY = "gmacs<=max_target"
+SOURCES = ("enqueued-supernet", "enqueued-uniform", "sampled")
+
+
+def param_names(space: Space) -> list[str]:
+    """One categorical parameter per choice group, named by the group's first layer key."""
+    return [g[0] for g in space.groups]
+
+
+def distributions(space: Space) -> dict[str, Any]:
+    return {name: optuna.distributions.CategoricalDistribution(list(range(n)))
+            for name, n in zip(param_names(space), space.group_sizes)}
+
+
+def params_of(space: Space, layout: Mapping[str, int]) -> dict[str, int]:
+    return {name: int(i) for name, i in zip(param_names(space), space.choice_of(layout))}
+
+
+def layout_of_params(space: Space, params: Mapping[str, Any]) -> dict[str, int]:
+    return space.layout_of([int(params[name]) for name in param_names(space)])
+
+
+def _key(params: Mapping[str, Any], names: Sequence[str]) -> tuple[int, ...]:
+    return tuple(int(params[n]) for n in names)
+
+
+def _sampler_seed(seed: int, finished: int) -> int:
+    return int(np.random.SeedSequence([int(seed), int(finished), 5]).generate_state(1)[0])
+
+
+def make_sampler(kind: str, seed: int):
+    if kind == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True,
+                                          n_startup_trials=10)
+    if kind == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=20)
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise BadInput(f"sampler={kind!r}: accepted: {', '.join(SAMPLERS)}")
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another host's trial: cannot tell, leave it alone
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
+
+
+class Study:
+    """The SQLite study of a run folder, with the exclusive lock every storage write takes."""
+
+    def __init__(self, out: Path, space: Space, complexity: Complexity, targets: list[float],
+                 seed: int, sampler: str):
+        self.out, self.space, self.complexity, self.targets = out, space, complexity, targets
+        self.names = param_names(space)
+        self.dists = distributions(space)
+        out.mkdir(parents=True, exist_ok=True)
+        self.lock_path = out / LOCK_FILE
+        self.optuna_s = 0.0  # time inside Optuna (sampler + storage), lock waits included
+        self.recorded = 0  # trials this process finished
+        with self.locked():
+            self.storage = optuna.storages.RDBStorage(
+                f"sqlite:///{(out / STUDY_FILE).resolve()}",
+                engine_kwargs={"connect_args": {"timeout": 120}})
+            base = optuna.create_study(storage=self.storage, study_name=STUDY_NAME,
+                                       directions=["minimize", "minimize"], load_if_exists=True)
+            finished = len(base.get_trials(deepcopy=False,
+                                           states=(TrialState.COMPLETE,)))
+            self.sampler = make_sampler(sampler, _sampler_seed(seed, finished))
+            self.study = optuna.load_study(study_name=STUDY_NAME, storage=self.storage,
+                                           sampler=self.sampler)
+            if base.metric_names is None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    self.study.set_metric_names(["gmacs", "rd_loss"])
+            self._fail_orphans()
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        start = time.perf_counter()
+        with open(self.lock_path, "a+") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(f, fcntl.LOCK_UN)
+                self.optuna_s += time.perf_counter() - start
+
+    def trials(self, states=None):
+        return self.study.get_trials(deepcopy=False, states=states)
+
+    def complete(self):
+        return self.trials((TrialState.COMPLETE,))
+
+    def _fail_orphans(self) -> None:
+        for t in self.trials((TrialState.RUNNING,)):
+            owner = t.user_attrs.get("owner", "")
+            if owner and not _alive(owner):
+                self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+
+    def taken(self) -> dict[tuple[int, ...], int]:
+        """Layouts finished, running or queued -> a trial number holding them."""
+        states = (TrialState.COMPLETE, TrialState.RUNNING,
+                  TrialState.WAITING)
+        out = {}
+        for t in self.trials(states):
+            params = t.params if t.params else t.system_attrs.get("fixed_params", {})
+            if all(n in params for n in self.names):
+                out.setdefault(_key(params, self.names), t.number)
+        return out
+
+    def enqueue(self, layouts: Sequence[tuple[str, str, Mapping[str, int]]]) -> None:
+        """Queue (source, name, layout) unless that layout is already finished, running or queued."""
+        with self.locked():
+            taken = self.taken()
+            for source, name, layout in layouts:
+                params = params_of(self.space, layout)
+                key = _key(params, self.names)
+                if key in taken:
+                    continue
+                self.study.enqueue_trial(params, user_attrs={"source": source, "name": name})
+                taken[key] = -1
+
+    def busy(self) -> int:
+        return len(self.trials((TrialState.COMPLETE, TrialState.RUNNING)))
+
+    def ask(self, trials: int):
+        """A new trial with a layout nobody has scored, or None when ``trials`` are done or running
+        (or the space is exhausted). Duplicated proposals are recorded as PRUNED."""
+        total = math.prod(self.space.group_sizes)
+        with self.locked():
+            for _ in range(1000):
+                if self.busy() >= trials:
+                    return None
+                taken = self.taken()
+                if len(taken) >= total and not self.trials((TrialState.WAITING,)):
+                    return None
+                trial = self.study.ask(self.dists)
+                key = _key(trial.params, self.names)
+                if key in taken and taken[key] != trial.number:
+                    trial.set_user_attr("duplicate_of", int(taken[key]))
+                    self.study.tell(trial, state=TrialState.PRUNED)
+                    continue
+                if "source" not in trial.user_attrs:
+                    trial.set_user_attr("source", "sampled")
+                trial.set_user_attr("owner", _owner())
+                return trial
+        return None
+
+    def record(self, trial, score: Score | None) -> None:
+        """Objectives, the constraint and the per-target attributes, then ``tell`` (under the lock)."""
+        with self.locked():
+            if score is None or not math.isfinite(score.rd_loss):
+                self.study.tell(trial, state=TrialState.FAIL)
+                return
+            gmacs = self.complexity.gmacs(layout_of_params(self.space, trial.params))
+            for name, value in attributes(gmacs, score, self.targets).items():
+                trial.set_user_attr(name, value)
+            trial.set_constraint(CONSTRAINT_KEY, gmacs - max(self.targets))
+            self.study.tell(trial, [gmacs, score.rd_loss])
+            self.recorded += 1
+
+
+def attributes(gmacs: float, score: Score, targets: Sequence[float]) -> dict[str, Any]:
+    out: dict[str, Any] = {"gmacs": gmacs, "rd_loss": score.rd_loss, "bpp": score.bpp,
+                           "psnr": score.psnr, "mse": score.mse, "score_s": score.seconds}
+    for t in targets:
+        out[f"gap@{t:g}"] = gmacs - t
+        out[f"feasible@{t:g}"] = bool(gmacs <= t)
+    return out

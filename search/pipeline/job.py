@@ -1,0 +1,97 @@
+"""What every job starts from: the configuration tree, built once, and the objects it names.
+
+A command parses its keys into a :class:`~search.config.Config`, loads the space it names and
+resolves the preset against the space's codec (:func:`configure`); :func:`build_job` then loads the
+complexity profile, checks the targets against what the space can reach, and fixes the run folder.
+Library functions receive the parts of the :class:`Job` they need.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from ..complexity import Complexity, Profile, load_or_measure
+from ..config import Command, Config, parse, parse_resolution, resolve, to_yaml
+from ..data import Clips
+from ..errors import BadInput
+from ..files import atomic_write
+from ..paths import PROFILE_DIR, RESULTS_DIR
+from ..space import LayoutFile, Space, load_space, open_layout
+from ..supernet import check_targets, tau_schedule
+
+
+@dataclass
+class Configured:
+    """A command's configuration tree, the space it names and, given ``layout=``, the layout file."""
+
+    cfg: Config
+    space: Space
+    layout_file: LayoutFile | None = None
+
+    @property
+    def layout(self) -> dict[str, int]:
+        """The ``layout=`` file's layout, or the full one."""
+        return dict(self.layout_file.layout) if self.layout_file else self.space.full_layout()
+
+
+def configure(command: Command, argv: Sequence[str], main_job: bool = False) -> Configured:
+    """The command's configuration tree: parsed, its space loaded (the one a ``layout=`` file names,
+    if given), the preset filled for the space's codec and checked; torch's threads set."""
+    cfg = parse(command, argv)
+    space, layout = open_layout(cfg.layout, cfg.space) if cfg.layout else (load_space(cfg.space), None)
+    cfg = resolve(cfg, space.codec, space.codec_name, main_job=main_job)
+    if cfg.checkpoint and not Path(cfg.checkpoint).is_file():
+        raise BadInput(f"checkpoint={cfg.checkpoint}: no such file")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    return Configured(cfg, space, layout)
+
+
+def load_complexity(cfg: Config, space: Space) -> Complexity:
+    """The closed form at ``cfg.resolution`` from the stored profile (measured if missing or stale)."""
+    profile_dir = Path(cfg.profile.dir) if cfg.profile.dir else PROFILE_DIR
+    return Complexity(load_or_measure(space, parse_resolution(cfg.resolution), profile_dir), space)
+
+
+@dataclass
+class Job:
+    """A configured job: the tree, the space, the closed form, the checked targets and the folder."""
+
+    cfg: Config
+    space: Space
+    complexity: Complexity
+    targets: list[float]
+    interpolate: list[float]
+    out: Path
+    _clips: Clips | None = field(default=None, repr=False)
+
+    @property
+    def profile(self) -> Profile:
+        return self.complexity.profile
+
+    @property
+    def clips(self) -> Clips:
+        """The training clips (decoded once, shared by stage 1 and stage 2)."""
+        if self._clips is None:
+            self._clips = Clips(self.cfg.data)
+        return self._clips
+
+    def write_config(self) -> None:
+        atomic_write(self.out / "config.yaml", to_yaml(self.cfg))
+
+
+def build_job(cfg: Config, space: Space, default_out: Callable[[list[float]], str]) -> Job:
+    """Targets checked against the space's range and the temperature schedule checked, before any
+    training; ``default_out(targets)`` names the folder under ``results/<space>/`` when ``out=`` is
+    not given (deterministic, so that the same command finds its folder again and resumes)."""
+    complexity = load_complexity(cfg, space)
+    low, high = complexity.range_gmacs()
+    targets = check_targets([float(t) for t in cfg.supernet.target_gmacs], low, high)
+    interpolate = check_targets([float(t) for t in cfg.supernet.interpolate], low, high, "interpolate") \
+        if cfg.supernet.interpolate else []
+    tau_schedule(cfg.supernet)
+    out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / default_out(targets)
+    return Job(cfg, space, complexity, targets, interpolate, out)

@@ -1,0 +1,4 @@
+"""``python -m search.supernet``: the stage-2 command (:mod:`search.commands.supernet`)."""
+from search.commands.supernet import main
+
+main()

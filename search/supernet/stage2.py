@@ -1,0 +1,188 @@
+"""cgSlimDecoder stage 2 (sections A and B of the supplementary): the supernet and its training.
+
+Each step draws a level ``i`` at random, feeds its one-hot complexity vector to the mode-selection
+module, samples every choice with Gumbel-softmax (straight-through), runs the full-width codec with the
+sampled widths as channel masks (one full-width forward per step, whatever is sampled), and minimises
+(Eq. 2-3)::
+
+    L = R_m + R_r + lambda * D + alpha_i * C_i,   alpha_i = beta * (C_i - C_i^tar)^2,
+    beta = +0.001 if C_i > C_i^tar else -0.001
+
+with ``C_i`` the sampled layout's GMACs from the closed form (exact forward, relaxed backward) and
+``alpha_i`` held constant within the step. ``tau`` anneals from 3 towards a floor.
+
+Afterwards each level's layout is the argmax of its logits; it is then landed exactly on its target
+(:mod:`search.supernet.landing`), and targets between two levels are served by interpolating their
+complexity vectors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from ..codec import Codec
+from ..complexity import Complexity
+from ..config import SupernetConfig, TrainingConfig
+from ..data import Clips, TrainPairs
+from ..errors import BadInput
+from ..space import Space
+from ..training import LoopConfig, TrainingLoop, batch_of, codec_with_weights, figures_of, p_frame_losses
+from .gumbel import TauSchedule
+from .landing import Landing, land
+from .selection import ModeSelection, SampledComplexity, choices_for_codec, complexity_vector, sample
+
+
+@dataclass
+class LevelResult:
+    name: str
+    target: float
+    vector: list[float]
+    argmax_gmacs: float
+    landing: Landing
+    layout: dict[str, int]
+    interpolated: bool = False
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def check_targets(targets: list[float], low: float, high: float, key: str = "target_gmacs"
+                  ) -> list[float]:
+    """Distinct targets within what the space can reach, highest first (level 1)."""
+    if not targets:
+        raise BadInput(f"{key}: give at least one target, e.g. {key}=[300,200,120]")
+    if len(set(targets)) != len(targets):
+        raise BadInput(f"{key}={targets}: duplicated targets (give distinct values)")
+    for t in targets:
+        if not low <= t <= high:
+            raise BadInput(f"{key}={t:g} is outside what the space can reach: [{low:.3f}, {high:.3f}] "
+                           f"GMACs")
+    return sorted(targets, reverse=True)
+
+
+def tau_schedule(cfg: SupernetConfig, steps: int = 1) -> TauSchedule:
+    """The temperature schedule of ``cfg`` (checked: a bad one is refused before any training)."""
+    return TauSchedule(steps=steps, start=cfg.tau_start, floor=cfg.tau_floor, kind=cfg.tau_schedule)
+
+
+class Supernet:
+    """Codec + mode selection + sampled complexity: one stage-2 step, and the layouts it learned."""
+
+    def __init__(self, space: Space, complexity: Complexity, codec: Codec, targets: list[float],
+                 hidden: int = 64):
+        self.space, self.complexity, self.codec, self.targets = space, complexity, codec, targets
+        self.selector = ModeSelection(len(targets), space.group_sizes, hidden)
+        self.sampled_gmacs = SampledComplexity(complexity)
+
+    def vector(self, level: int) -> torch.Tensor:
+        return complexity_vector(len(self.targets), level)
+
+    def penalty(self, gmacs: torch.Tensor, target: float, beta: float, beta_below: float
+                ) -> torch.Tensor:
+        """``alpha_i * C_i`` with ``alpha_i = beta (C_i - C_i^tar)^2``, alpha constant (Eq. 2-3)."""
+        value = float(gmacs.detach())
+        b = beta if value > target else beta_below
+        alpha = b * (value - target) ** 2
+        return alpha * gmacs
+
+    def sample_and_mask(self, level: int, tau: float, generator: torch.Generator
+                        ) -> tuple[list[torch.Tensor], torch.Tensor]:
+        samples = sample(self.selector, self.vector(level), tau, generator)
+        self.codec.set_choices(choices_for_codec(self.space, samples))
+        return samples, self.sampled_gmacs(samples)
+
+    def layout_of(self, vector: torch.Tensor) -> tuple[list[int], dict[str, int]]:
+        choice = self.selector.argmax(vector)
+        return choice, self.space.layout_of(choice)
+
+    def level_result(self, name: str, target: float, vector: torch.Tensor, tolerance: float,
+                     interpolated: bool = False) -> LevelResult:
+        choice, _ = self.layout_of(vector)
+        argmax_gmacs = float(self.complexity.gmacs_of_choices(np.array([choice]))[0])
+        landing = land(self.complexity, self.selector.scores(vector), target, tolerance)
+        return LevelResult(name, target, vector.tolist(), argmax_gmacs, landing,
+                           self.space.layout_of(landing.choice), interpolated)
+
+    def interpolated_vector(self, target: float) -> torch.Tensor:
+        """Between the two trained levels whose targets bracket ``target``, linearly in GMACs."""
+        targets = self.targets
+        if not targets[-1] <= target <= targets[0]:
+            raise BadInput(f"interpolate={target:g} is not between the trained levels "
+                           f"[{targets[-1]:g}, {targets[0]:g}]")
+        for i in range(len(targets) - 1):
+            hi, lo = targets[i], targets[i + 1]
+            if lo <= target <= hi:
+                w = (target - lo) / (hi - lo)
+                v = torch.zeros(len(targets))
+                v[i], v[i + 1] = w, 1 - w
+                return v
+        return self.vector(0)
+
+    def levels(self, tolerance: float, interpolate: list[float] = ()) -> list[LevelResult]:
+        """Each trained level landed on its target, then each extra target between the levels."""
+        results = [self.level_result(f"Level {i + 1}", t, self.vector(i), tolerance)
+                   for i, t in enumerate(self.targets)]
+        results += [self.level_result(f"Interpolated {t:g}", t, self.interpolated_vector(t), tolerance,
+                                      interpolated=True) for t in interpolate if t not in self.targets]
+        return results
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The generator of step ``step``'s level and Gumbel noise (the same after a resume)."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step, 2]).generate_state(1)[0]))
+
+
+class Stage2Step:
+    """One stage-2 step: a random level, sampled widths as masks, RD loss plus the penalty."""
+
+    def __init__(self, net: Supernet, samples: TrainPairs, training: TrainingConfig, cfg: SupernetConfig,
+                 seed: int):
+        self.net, self.samples, self.training, self.cfg, self.seed = net, samples, training, cfg, seed
+        self.schedule = tau_schedule(cfg, cfg.steps)
+        self.optimizer = torch.optim.Adam([{"params": net.codec.parameters(), "lr": training.lr},
+                                           {"params": net.selector.parameters(), "lr": cfg.selector_lr}])
+        self.last_sampled = {f"L{i + 1}": float("nan") for i in range(len(net.targets))}
+
+    def __call__(self, step: int) -> dict[str, float]:
+        net, codec, targets = self.net, self.net.codec, self.net.targets
+        codec.train()
+        generator = step_generator(self.seed, step)
+        level = int(torch.randint(len(targets), (1,), generator=generator))
+        _, gmacs = net.sample_and_mask(level, self.schedule(step), generator)
+        frames = batch_of(self.samples, step, self.training.batch)
+        losses = p_frame_losses(codec, frames, self.training.lmbda, "gt")
+        penalty = net.penalty(gmacs, targets[level], self.cfg.beta, self.cfg.beta_below)
+        loss = losses["loss"] + penalty.to(losses["loss"].dtype)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(codec.parameters(), 1.0)
+        self.optimizer.step()
+        codec.set_choices(None)
+        self.last_sampled[f"L{level + 1}"] = float(gmacs.detach())
+        return {**figures_of(losses), "level": level + 1, "gmacs": float(gmacs.detach()),
+                "target": targets[level], "tau": self.schedule(step), **self.last_sampled}
+
+
+def train_supernet(space: Space, complexity: Complexity, stage1_weights: str, targets: list[float],
+                   clips: Clips, training: TrainingConfig, cfg: SupernetConfig, out: Path, *, seed: int,
+                   meta: Mapping[str, Any] | None = None) -> Supernet:
+    """Stage 2 from the stage-1 weights of the full-width codec, trained (or resumed) in ``out``."""
+    torch.manual_seed(seed)
+    codec = codec_with_weights(space, space.full_layout(), stage1_weights)
+    net = Supernet(space, complexity, codec, targets, cfg.hidden)
+    samples = TrainPairs(clips, training.crop, 2, samples_per_epoch=cfg.steps * training.batch,
+                         seed=seed + 1)
+    step = Stage2Step(net, samples, training, cfg, seed)
+    meta = {"codec": space.codec_name, "space": space.name, "layout": space.full_layout(),
+            "targets": targets, **(meta or {})}
+    bar_keys = ("loss", "psnr") + tuple(f"L{i + 1}" for i in range(len(targets)))
+    loop = TrainingLoop(LoopConfig(steps=cfg.steps, out=out, time_limit=cfg.time_limit,
+                                   checkpoint_every=training.checkpoint_every,
+                                   desc=f"stage 2 {space.codec_name}", bar_keys=bar_keys, meta=meta),
+                        {"model": codec, "selector": net.selector}, step.optimizer)
+    if loop.resume():
+        print(f"resuming {out} from step {loop.start_step}")
+    loop.run(step)
+    return net

@@ -1,0 +1,131 @@
+"""The training loop shared by stage 1 (:mod:`search.training.stage1`) and stage 2
+(:mod:`search.supernet.stage2`).
+
+It owns what every long run needs and nothing codec-specific: atomic checkpoints every N steps, resume
+from the newest one after a kill (losing at most the steps since it), a tqdm bar with the figures that
+matter, a CSV log of the same figures, a step budget and an optional wall-clock budget.
+
+Steps are deterministic given the seed: a step's batch is drawn from the step index (see
+:class:`search.data.TrainPairs`) and the torch RNG state is saved in each checkpoint.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+from tqdm import tqdm
+
+from .checkpoint import checkpoint_name, latest_checkpoint, prune, read_checkpoint, save_checkpoint
+from ..files import atomic_write, dump_yaml
+
+# names atomic_write gives its temp files (tempfile.mkstemp(prefix=".<name>.")) in a run's folders
+_STALE_CKPT = re.compile(r"^\.step_\d+\.pt\.")
+_STALE_RUN = re.compile(r"^\.(log\.csv|config\.yaml)\.")
+
+
+@dataclass
+class LoopConfig:
+    steps: int
+    out: Path
+    checkpoint_every: int = 50
+    time_limit: float | None = None  # seconds; stops early (after a checkpoint) when reached
+    desc: str = "train"
+    bar_keys: tuple[str, ...] = ("loss", "bpp", "psnr")
+    #: stored in every checkpoint (codec, layout...); its ``config`` (the run's configuration tree) is
+    #: also written as ``config.yaml`` when the loop starts, once the run's inputs have loaded
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class TrainingLoop:
+    """Runs ``step_fn(step) -> figures`` from the last checkpoint to ``steps``."""
+
+    def __init__(self, cfg: LoopConfig, modules: Mapping[str, torch.nn.Module],
+                 optimizer: torch.optim.Optimizer):
+        self.cfg, self.modules, self.optimizer = cfg, dict(modules), optimizer
+        self.ckpt_dir = Path(cfg.out) / "checkpoints"
+        self.log_path = Path(cfg.out) / "log.csv"
+        self.start_step = 0
+        self.history: list[dict[str, float]] = []
+
+    def resume(self) -> int:
+        """Load the newest checkpoint of this run, if any; returns the step it reached."""
+        self._remove_stale_temp_files()
+        if "config" in self.cfg.meta:
+            atomic_write(Path(self.cfg.out) / "config.yaml", dump_yaml(self.cfg.meta["config"]))
+        path = latest_checkpoint(self.ckpt_dir)
+        if path is None:
+            return 0
+        state = read_checkpoint(path)
+        for name, module in self.modules.items():
+            module.load_state_dict(state["modules"][name])
+        self.optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        self.start_step = int(state["step"])
+        self._trim_log(self.start_step)
+        return self.start_step
+
+    def _remove_stale_temp_files(self) -> None:
+        """Temp files of atomic writes cut short by a kill (``.step_00000040.pt.x8k2``, ``.log.csv.ab3``)."""
+        for folder, pattern in ((self.ckpt_dir, _STALE_CKPT), (Path(self.cfg.out), _STALE_RUN)):
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    if pattern.match(path.name) and path.is_file():
+                        path.unlink(missing_ok=True)
+
+    def _trim_log(self, step: int) -> None:
+        if not self.log_path.is_file():
+            return
+        with self.log_path.open() as f:
+            rows = list(csv.DictReader(f))
+        self.history = [{k: float(v) for k, v in r.items()} for r in rows if int(float(r["step"])) <= step]
+        self._write_log()
+
+    def _write_log(self) -> None:
+        if not self.history:
+            return
+        keys = list(self.history[0])
+        lines = [",".join(keys)] + [",".join(f"{r.get(k, float('nan')):.6g}" for k in keys)
+                                    for r in self.history]
+        atomic_write(self.log_path, "\n".join(lines) + "\n")
+
+    def save(self, step: int) -> Path:
+        payload = {"step": step, "modules": {n: m.state_dict() for n, m in self.modules.items()},
+                   "optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+                   **self.cfg.meta}
+        # the log first: a kill between the two writes then leaves rows past the newest checkpoint,
+        # which resume trims, rather than a checkpoint whose rows are missing from the log
+        self._write_log()
+        path = save_checkpoint(self.ckpt_dir / checkpoint_name(step), payload)
+        prune(self.ckpt_dir, keep=2)
+        return path
+
+    def run(self, step_fn: Callable[[int], Mapping[str, float]]) -> list[dict[str, float]]:
+        cfg = self.cfg
+        started = time.perf_counter()
+        bar = tqdm(total=cfg.steps, initial=self.start_step, desc=cfg.desc, dynamic_ncols=True,
+                   mininterval=1.0)
+        step = self.start_step
+        try:
+            while step < cfg.steps:
+                t0 = time.perf_counter()
+                figures = dict(step_fn(step))
+                step += 1
+                figures = {"step": step, **figures, "seconds": time.perf_counter() - t0}
+                self.history.append(figures)
+                bar.update(1)
+                bar.set_postfix({k: f"{figures[k]:.4g}" for k in cfg.bar_keys if k in figures}
+                                | {"it/s": f"{1 / max(figures['seconds'], 1e-9):.2f}"}, refresh=False)
+                out_of_time = cfg.time_limit is not None and time.perf_counter() - started > cfg.time_limit
+                if step % cfg.checkpoint_every == 0 or step == cfg.steps or out_of_time:
+                    self.save(step)
+                if out_of_time:
+                    bar.write(f"{cfg.desc}: time limit of {cfg.time_limit:g} s reached at step {step}")
+                    break
+        finally:
+            bar.close()
+        return self.history

@@ -11,9 +11,11 @@ from ..nn.widths import Layer, Widths
 
 
 class Codec(nn.Module):
-    """A learned video codec built from a width layout (the full layout when none is given).
+    """A learned codec built from a width layout (the full layout when none is given).
 
-    Subclasses set:
+    A codec codes either P-frames (``CODES = "p-frame"``: :meth:`forward` takes a reference and a
+    frame) or images (``CODES = "image"``: ``forward(x)``, ``compress(x)``, ``decompress(compressed)``,
+    likelihoods under the part ``"image"``). Subclasses set:
 
     * ``LAYERS``: every layer of the structure table, in report order (:class:`~search.nn.widths.Layer`).
     * ``TIES``: groups of layer keys whose widths the structure forces to be equal (both sides of a
@@ -24,6 +26,7 @@ class Codec(nn.Module):
     :meth:`decode` (the decoder side: every module whose cost counts as decoding, returning a dict).
     """
 
+    CODES: str = "p-frame"
     LAYERS: Sequence[Layer] = ()
     TIES: Sequence[tuple[tuple[str, ...], str]] = ()
     MULTIPLE: int = 64

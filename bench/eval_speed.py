@@ -4,8 +4,8 @@ and at the smallest layout of its space (every searchable layer at its last opti
     python bench/eval_speed.py [--codecs dvc,fvc,dcvc,slimvc] [--frames 3] [--threads 2] [--bitstream]
 
 What is timed is :func:`search.evaluation.evaluate` (the code path of ``python -m search.eval``) over one GOP
-of ``--frames`` frames of bikes.mp4: the first is the reference and is not coded, so ``frames - 1``
-P-frames are coded (padded to the codec's multiple, 640x320 for the 64-multiple codecs, 672x288 for
+of ``--frames`` frames of bikes.mp4: the first is the reference and is not coded (``intra=pristine``:
+this times the P-frame codec), so ``frames - 1`` P-frames are coded (padded to the codec's multiple, 640x320 for the 64-multiple codecs, 672x288 for
 SlimVC). Untrained weights: speed does not depend on the weights. One untimed warm-up P-frame first.
 
 By default bpp comes from the likelihoods (``bitstream=false``: forward pass only). ``--bitstream``
@@ -26,9 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from search.data import Clips, EvalSequences, default_clips, pad_to_multiple  # noqa: E402
+from search.config import EvalConfig  # noqa: E402
+from search.data import default_clips, open_test_set, pad_to_multiple  # noqa: E402
 from search.entropy import update_all  # noqa: E402
-from search.evaluation import code_p_frame, evaluate  # noqa: E402
+from search.evaluation import Protocol, code_p_frame, evaluate  # noqa: E402
 from search.space import load_space  # noqa: E402
 
 CODECS = ("dvc", "fvc", "dcvc", "slimvc")
@@ -44,14 +45,15 @@ def frames_per_second(codec: str, which: str, frames: int, bitstream: bool) -> t
         space.uniform_layout(max(space.group_sizes, default=1) - 1)
     torch.manual_seed(0)
     model = space.codec(layout).eval()
-    sequences = EvalSequences(Clips(str(bikes()), max_frames=frames), gop_size=frames, max_gops=1)
-    gop = next(iter(sequences))
+    sequences = open_test_set(str(bikes()))
+    protocol = Protocol.of(EvalConfig(gop_size=frames, max_gops=1, bitstream=bitstream))
     if bitstream:
         update_all(model, force=True)
-    padded, _ = pad_to_multiple(gop.frames, model.MULTIPLE)
-    code_p_frame(model, padded[:1], padded[1:2], bitstream)  # warm-up
+    first = next(sequences[0].frames()).rgb
+    padded, _ = pad_to_multiple(first, model.MULTIPLE)
+    code_p_frame(model, padded, padded, bitstream)  # warm-up
     start = time.perf_counter()
-    table = evaluate(model, sequences, bitstream, progress=False)
+    table = evaluate(model, sequences, protocol, None, progress=False)
     seconds = time.perf_counter() - start
     return len(table) / seconds, len(table)
 

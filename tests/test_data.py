@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.data import (Clips, EvalSequences, TrainPairs, crop_back, default_clips, find_sequences,
+from search.data import (Clips, TrainPairs, crop_back, default_clips, find_sequences,
                          frames_to_tensor, make_loader, pad_to_multiple, read_sequence, read_video)
 from search.errors import BadInput
 
@@ -239,34 +239,7 @@ def test_error_corrupt_or_missing_png(tmp_path):
         Clips(root)
 
 
-# ----------------------------------------------------------------------------- evaluation
-
-def test_eval_gops(tmp_path):
-    rng = np.random.default_rng(0)
-    clips = Clips.from_arrays({"x": rng.integers(0, 256, (13, 10, 12, 3), dtype=np.uint8),
-                               "y": rng.integers(0, 256, (14, 6, 8, 3), dtype=np.uint8)})
-    ev = EvalSequences(clips, gop_size=6)
-    gops = list(ev)
-    # x: 0-5, 6-11 (12 alone is left out); y: 0-5, 6-11, 12-13
-    assert [(g.name, g.index, g.start, g.frames.shape[0]) for g in gops] == [
-        ("x", 0, 0, 6), ("x", 1, 6, 6), ("y", 0, 0, 6), ("y", 1, 6, 6), ("y", 2, 12, 2)]
-    assert len(ev) == 5
-    assert gops[0].frames.shape == (6, 3, 10, 12)
-    assert torch.equal(gops[1].frames, frames_to_tensor(clips[0][6:12]))
-    assert [g.index for g in EvalSequences(clips, gop_size=6, max_gops=1)] == [0, 0]
-    names = [(n, f.shape) for n, f in ev.sequences()]
-    assert names == [("x", (13, 3, 10, 12)), ("y", (14, 3, 6, 8))]
-    with pytest.raises(BadInput):
-        EvalSequences(clips, gop_size=1)
-
-
-def test_eval_default_clip_padding(small_clips):
-    ev = EvalSequences(small_clips, gop_size=4, max_gops=1)
-    for g in ev:
-        padded, size = pad_to_multiple(g.frames, 64)
-        assert padded.shape[-2] % 64 == 0 and padded.shape[-1] % 64 == 0
-        assert torch.equal(crop_back(padded, size), g.frames)
-
+# ----------------------------------------------------------------------------- padding
 
 def test_pad_replicates_right_bottom():
     x = torch.arange(6, dtype=torch.float32).reshape(1, 1, 2, 3)

@@ -1,7 +1,8 @@
-"""``python -m search.eval`` on a tiny run: a DVC trained 2 steps, evaluated on real clips.
+"""``python -m search.eval`` on a tiny run: a DVC trained 2 steps (and its quick I-frame codec trained
+2 steps), evaluated on real clips with coded I-frames.
 
 Cost: a DVC P-frame at 640x320 takes seconds on 2 CPU cores, so most cases use carphone (176x144,
-padded to 192x192); one case runs ``data=default`` (bikes and carphone) with a single P-frame each.
+padded to 192x192); one case runs ``data=default`` (the held-out frames of bikes and carphone).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from search.space import layout_file
 from search.space import load_space
 
 ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = ["sequence", "gop", "frame", "psnr", "ms_ssim", "bpp_motion", "bpp_residual", "bpp_source", "bpp"]
+COLUMNS = ["lambda", "sequence", "class", "frame", "type", "psnr", "ms_ssim", "bpp_i", "bpp_motion",
+           "bpp_residual", "bpp", "bpp_source", "intra"]
 
 
 def carphone() -> Path:
@@ -37,7 +39,8 @@ def run(tmp_path_factory) -> dict[str, Path]:
     for i, frame in enumerate(read_video(carphone(), max_frames=3)):
         Image.fromarray(frame).save(seq / f"im{i + 1}.png")
     train_cli.main(["space=dvc", f"data={base / 'data'}", "crop=64", "batch=1", "steps=2", "threads=2",
-                    f"out={base / 'train'}"])
+                    "intra_quick_steps=2", f"out={base / 'train'}"])
+    assert (base / "train" / "intra.pt").is_file()  # the quick I-frame codec, beside the checkpoints
     space = load_space("dvc")
     small = space.uniform_layout(max(space.group_sizes) - 1)
     assert small != space.full_layout()
@@ -67,39 +70,65 @@ def bitstream_run(run) -> tuple[pd.DataFrame, str]:
 def test_csv_and_summary_from_real_bitstreams(bitstream_run):
     frames, stdout = bitstream_run
     assert list(frames.columns) == COLUMNS
-    # GOPs start at 0 and 2 (frame 4 alone would be a GOP with nothing to code): 1 and 3 are coded
-    assert frames["frame"].tolist() == [1, 3]
-    assert frames["gop"].tolist() == [0, 1]
-    assert set(frames["bpp_source"]) == {"bitstream"}
-    assert (frames["bpp"] - frames["bpp_motion"] - frames["bpp_residual"]).abs().max() < 1e-9
-    assert (frames[["bpp_motion", "bpp_residual"]] > 0).all().all()
+    # GOPs of 2 from frame 0: I-frames 0, 2, 4 (coded by the quick codec beside the checkpoint), P 1, 3
+    assert frames["frame"].tolist() == [0, 1, 2, 3, 4]
+    assert frames["type"].tolist() == ["I", "P", "I", "P", "I"]
+    assert (frames.loc[frames["type"] == "I", "bpp_i"] > 0).all()
+    assert (frames.loc[frames["type"] == "P", ["bpp_motion", "bpp_residual"]] > 0).all().all()
+    assert set(frames["bpp_source"]) == {"P: bitstream, I: bitstream"}
+    assert frames["intra"].iloc[0] == "cheng2020-anchor (quick)"
+    assert (frames["bpp"] - frames[["bpp_i", "bpp_motion", "bpp_residual"]].sum(1)).abs().max() < 1e-9
     assert frames["psnr"].between(0, 100).all() and frames["ms_ssim"].between(-1, 1).all()
-    assert "the first frame of each GOP is the reference and is not coded" in stdout
-    assert "bpp from real bitstreams" in stdout
-    assert "carphone_pristine" in stdout and "mean over sequences" in stdout
+    assert "cheng2020-anchor (quick) I-frames" in stdout and "carphone_pristine" in stdout
 
 
 def test_likelihood_bpp_matches_bitstream_bpp(run, bitstream_run, capsys):
     bits, _ = bitstream_run
     frames, stdout = evaluate(capsys, run, run["base"] / "lik.csv", f"data={carphone()}", "max_frames=5",
                               "gop_size=2", "bitstream=false")
-    assert "bpp from likelihoods" in stdout
-    assert set(frames["bpp_source"]) == {"likelihood"}
+    assert "P: likelihood, I: bitstream" in stdout
     assert frames["frame"].tolist() == bits["frame"].tolist()
     # same quantised latents: the same reconstruction, and bits within 20% of the model's estimate
     assert frames["psnr"].tolist() == pytest.approx(bits["psnr"].tolist(), abs=1e-3)
+    p_bits, p_lik = bits[bits["type"] == "P"], frames[frames["type"] == "P"]
     for part in ("bpp_motion", "bpp_residual", "bpp"):
-        ratio = bits[part] / frames[part]
-        assert ratio.between(0.8, 1.2).all(), (part, ratio.tolist())
+        ratio = p_bits[part].to_numpy() / p_lik[part].to_numpy()
+        assert ((0.8 < ratio) & (ratio < 1.2)).all(), (part, ratio.tolist())
+    assert (bits.loc[bits["type"] == "I", "bpp_i"].to_numpy()
+            == frames.loc[frames["type"] == "I", "bpp_i"].to_numpy()).all()
 
 
-def test_default_data_reference_not_coded(run, capsys):
+def test_default_data_is_the_held_out_tail_with_pristine_reference(run, capsys):
     frames, stdout = evaluate(capsys, run, run["base"] / "default.csv", "data=default", "max_frames=2",
-                              "gop_size=2", "max_gops=1", "bitstream=false")
+                              "gop_size=2", "max_gops=1", "bitstream=false", "intra=pristine")
     assert list(frames.columns) == COLUMNS
     assert frames["sequence"].tolist() == ["bikes", "carphone_pristine"]
-    assert frames["frame"].tolist() == [1, 1]
-    assert "GOP 2: the first frame of each GOP is the reference and is not coded" in stdout
+    assert frames["frame"].tolist() == [1, 1] and set(frames["class"]) == {"bundled"}
+    assert frames["intra"].iloc[0] == "pristine (not comparable)"
+    assert "pristine (not comparable) I-frames" in stdout
+
+
+def test_several_checkpoints_are_an_rd_curve(run, tmp_path, capsys):
+    """Public-style state dicts record no lambda: lmbda=[...] gives each its RD point."""
+    import torch
+
+    state = torch.load(run["checkpoint"], map_location="cpu", weights_only=False)["modules"]["model"]
+    public = [tmp_path / f"public_{i}.pth" for i in (1, 2)]
+    for path in public:
+        torch.save(state, path)
+    out = tmp_path / "curve"
+    capsys.readouterr()
+    assert eval_cli.main(["space=dvc", f"checkpoint=[{public[0]},{public[1]}]", "lmbda=[256,2048]",
+                          f"data={carphone()}", "max_frames=2", "gop_size=2", "bitstream=false",
+                          "intra=pristine", "threads=2", f"out={out}"]) == 0
+    frames = pd.read_csv(out / "frames.csv")
+    assert sorted(frames["lambda"].unique()) == [256.0, 2048.0]
+    classes = pd.read_csv(out / "classes.csv")
+    assert list(classes.columns[:2]) == ["lambda", "class"] and len(classes) == 2
+    for name in ("sequences.csv", "rd_psnr.png", "rd_psnr.svg", "rd_msssim.png"):
+        assert (out / name).is_file(), name
+    with pytest.raises(SystemExit):  # one lambda per checkpoint
+        eval_cli.main(["space=dvc", f"checkpoint={public[0]}", "lmbda=[256,512]", f"out={tmp_path / 'x'}"])
 
 
 def test_smallest_layout_slices_the_full_checkpoint(run, capsys):
@@ -107,9 +136,10 @@ def test_smallest_layout_slices_the_full_checkpoint(run, capsys):
                        "gop_size=2", "bitstream=false")
     small, stdout = evaluate(capsys, run, run["base"] / "small.csv", f"data={carphone()}", "max_frames=2",
                              "gop_size=2", "bitstream=false", f"layout={run['layout']}")
-    assert small["frame"].tolist() == [1]
+    assert small["frame"].tolist() == [0, 1]
     assert small[["psnr", "bpp"]].notna().all().all()
-    assert small["psnr"].iloc[0] != full["psnr"].iloc[0]  # another (sliced) model
+    assert small["psnr"].iloc[0] == full["psnr"].iloc[0]  # the same I-frame codec
+    assert small["psnr"].iloc[1] != full["psnr"].iloc[1]  # another (sliced) P-frame model
 
 
 def test_checkpoint_of_another_codec(run, tmp_path, capsys):

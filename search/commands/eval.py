@@ -1,47 +1,44 @@
-"""``python -m search.eval space=fvc checkpoint=... [layout=a.yaml]``: rate-distortion on real video.
+"""``python -m search.eval space=fvc checkpoint=C.pt [layout=a.yaml] [data=...]``: rate-distortion on
+test sequences.
 
-Each GOP's first frame is the reference and is not coded (its bits are not counted); every other frame
-is coded as a P-frame against the previous reconstruction, from real bitstreams (``bitstream=true``) or
-from the likelihoods (``bitstream=false``, faster). Writes the per-frame CSV and prints the per-sequence
-summary. Any layout of the space evaluates through the sliced model: a full-width checkpoint (stage 1,
-or the supernet's shared weights) is sliced to the layout.
+Each GOP's first frame is an I-frame coded by a learned image codec (``intra=pristine``: not coded,
+figures not comparable), the others P-frames coded against the previous reconstruction. Several
+checkpoints (``checkpoint=[a.pt,b.pt,...]``, one per lambda) give RD curves. Writes ``frames.csv``,
+``sequences.csv``, ``classes.csv`` (and ``rd_psnr``/``rd_msssim`` plots) to ``out=`` (a folder, or
+the per-frame CSV with the rest beside it) and prints the per-sequence and per-class figures. Any
+layout of the space evaluates through the sliced model of a full-width checkpoint.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import torch
-
 from ..config import Command, argv, keys
-from ..data import Clips, EvalSequences
 from ..errors import cli_main
-from ..evaluation import evaluate, summarise
-from ..files import atomic_write
-from ..paths import RESULTS_DIR
+from ..pipeline.eval_job import evaluate_points, output_paths, write_eval
 from ..pipeline.job import configure
-from ..training import codec_at_layout
 
 COMMAND = Command("search.eval", __doc__.strip().split("\n\n")[1], keys(
-    "space", "checkpoint", "layout", "data", "gop_size=eval.gop_size", "max_gops=eval.max_gops",
-    "max_frames=eval.max_frames", "bitstream=eval.bitstream", "out", "seed", "threads"))
+    "space", "checkpoint", "layout", "data=eval.data", "condition=eval.condition",
+    "gop_size=eval.gop_size", "intra_period=eval.gop_size", "max_gops=eval.max_gops",
+    "max_frames=eval.max_frames", "frames=eval.max_frames", "bitstream=eval.bitstream",
+    "yuv_to_rgb=eval.yuv_to_rgb", "yuv_psnr=eval.yuv_psnr", "size=eval.size", "fps=eval.fps",
+    "bitdepth=eval.bitdepth", "intra=intra.mode", "intra_checkpoint=intra.checkpoint",
+    "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
+    "intra_quick_time_limit=intra.quick_time_limit", "lmbda=eval.lambdas", "preset", "out", "seed",
+    "threads"))
 
 
 @cli_main
 def main(args: list[str] | None = None) -> int:
     run = configure(COMMAND, argv() if args is None else args)
     cfg, space = run.cfg, run.space
-    torch.manual_seed(cfg.seed)
-    model = codec_at_layout(space, run.layout, cfg.checkpoint)
-    sequences = EvalSequences(Clips(cfg.data, max_frames=cfg.eval.max_frames), cfg.eval.gop_size,
-                              cfg.eval.max_gops)
-    frames = evaluate(model, sequences, cfg.eval.bitstream)
-    out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / "eval" / "frames.csv"
-    atomic_write(out, frames.to_csv(index=False))
-    source = "real bitstreams" if cfg.eval.bitstream else "likelihoods (no bitstream written)"
-    print(f"{space.codec_name} ({cfg.checkpoint or 'untrained weights'}); GOP {cfg.eval.gop_size}: the "
-          f"first frame of each GOP is the reference and is not coded; bpp from {source}")
-    print(summarise(frames).to_string(float_format=lambda v: f"{v:.4f}"))
-    print(f"per-frame CSV: {out}")
+    frames = evaluate_points(cfg, space, run.layout)
+    folder, frames_csv = output_paths(cfg, space)
+    tables = write_eval(frames, folder, frames_csv, title=f"{space.name}: {space.codec_name}")
+    print(f"{space.codec_name} ({cfg.checkpoint or 'untrained weights'}); {frames['intra'].iloc[0]} "
+          f"I-frames; bpp from {frames['bpp_source'].iloc[0]}")
+    show = lambda frame: frame.to_string(index=False, float_format=lambda v: f"{v:.4f}")  # noqa: E731
+    print(show(tables["sequences"]))
+    print(show(tables["classes"]))
+    print(f"per-frame CSV: {frames_csv}")
     return 0
 
 

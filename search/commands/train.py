@@ -5,8 +5,10 @@ Loss ``R_m + R_r + lambda * D`` (MSE), Eq. 1 of the cgSlimDecoder supplementary;
 sliced weights with ``checkpoint=``). The run folder keeps atomic checkpoints and ``log.csv``; running
 the same command again resumes from the newest checkpoint.
 
-Presets: ``quick`` trains on the default clips at small crops on 2 CPU cores in minutes; ``paper`` is
-the papers' GPU settings (256x256 crops, their batch sizes, learning rates and iteration counts).
+Presets: ``quick`` trains on the default clips at small crops on 2 CPU cores in minutes, then a small
+I-frame codec for a minute (kept as ``intra.pt`` beside the checkpoints, so that ``search.eval`` codes
+I-frames; ``intra=pristine`` skips it); ``paper`` is the papers' GPU settings (256x256 crops, their
+batch sizes, learning rates and iteration counts).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from ..config import Command, argv, keys, to_dict
 from ..data import Clips
 from ..errors import cli_main
 from ..paths import RESULTS_DIR
+from ..pipeline.intra import obtain_intra
 from ..pipeline.job import configure
 from ..training import train_stage1
 
@@ -23,7 +26,9 @@ COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
     "space", "preset", "layout", "checkpoint", "data", "lmbda=training.lmbda", "steps=stage1.steps",
     "batch=training.batch", "crop=training.crop", "lr=training.lr", "gop=training.gop",
     "reference=training.reference", "time_limit=stage1.time_limit",
-    "checkpoint_every=training.checkpoint_every", "seed", "out", "threads"))
+    "checkpoint_every=training.checkpoint_every", "intra=intra.mode", "intra_checkpoint=intra.checkpoint",
+    "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
+    "intra_quick_time_limit=intra.quick_time_limit", "seed", "out", "threads"))
 
 
 @cli_main
@@ -34,6 +39,8 @@ def main(args: list[str] | None = None) -> int:
     clips = Clips(cfg.data)
     history = train_stage1(space, run.layout, clips, cfg.training, cfg.stage1, out, seed=cfg.seed,
                            init=cfg.checkpoint, meta={"config": to_dict(cfg)})
+    if cfg.preset == "quick":  # the I-frame codec of its evaluation, beside its checkpoints
+        obtain_intra(cfg, cfg.training.lmbda, lambda: clips, beside=out, keep=True)
     if history:
         last = history[-1]
         print(f"step {int(last['step'])}: loss {last['loss']:.4f}, bpp {last['bpp']:.4f}, "

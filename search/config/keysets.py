@@ -11,7 +11,10 @@ SUPERNET_KEYS = (
     "tau_start=supernet.tau_start", "tau_floor=supernet.tau_floor",
     "tau_schedule=supernet.tau_schedule", "tolerance=supernet.tolerance", "eval_gops=eval.max_gops",
     "eval_gop_size=eval.gop_size", "bitstream=eval.bitstream", "seed", "out",
-    "time_limit=supernet.time_limit", "checkpoint_every=training.checkpoint_every", "threads")
+    "time_limit=supernet.time_limit", "checkpoint_every=training.checkpoint_every", "threads",
+    "test_data=eval.data", "condition=eval.condition", "yuv_to_rgb=eval.yuv_to_rgb",
+    "intra=intra.mode", "intra_checkpoint=intra.checkpoint", "intra_model=intra.model",
+    "intra_quick_steps=intra.quick_steps", "intra_quick_time_limit=intra.quick_time_limit")
 
 #: the outer search's keys
 OUTER_KEYS = ("trials=outer.trials", "backend=outer.backend", "sampler=outer.sampler", "cpus=outer.cpus",

@@ -47,8 +47,7 @@ def resolve(cfg: Config, codec: Any, codec_name: str, main_job: bool = False) ->
     training = _fill(cfg.training, table, {"lmbda": "lambda"})
     stage1 = _fill(cfg.stage1, table_stage1, {})
     supernet = _fill(cfg.supernet, table_stage2, {})
-    out = dataclasses.replace(cfg, training=training, stage1=stage1, supernet=supernet,
-                              eval=_eval(cfg.eval))
+    out = dataclasses.replace(cfg, training=training, stage1=stage1, supernet=supernet)
     check(out, codec, codec_name)
     return out
 
@@ -64,13 +63,6 @@ def _fill(section: Any, table: Mapping[str, Any], names: Mapping[str, str]) -> A
             value = float(value) if value else None
         values[f.name] = value
     return dataclasses.replace(section, **values)
-
-
-def _eval(section: Any) -> Any:
-    """Read only the frames the GOPs need when no frame count is given."""
-    if section.max_frames is None and section.max_gops:
-        return dataclasses.replace(section, max_frames=section.max_gops * section.gop_size)
-    return section
 
 
 def check(cfg: Config, codec: Any, codec_name: str) -> None:

@@ -67,12 +67,44 @@ class SupernetConfig:
 
 @dataclass
 class EvalConfig:
-    """Rate-distortion evaluation on whole frames, GOP by GOP."""
+    """Rate-distortion evaluation on test sequences, GOP by GOP: an I-frame, then P-frames."""
 
-    gop_size: int = option(12, "frames per GOP; the first is the reference and is not coded")
+    data: str = option("default", "test sequences: default (the held-out last frames of the bundled "
+                                  "clips), a .yuv or video file, a folder of PNG frames, or a folder of "
+                                  "those (its subfolders name the classes)")
+    condition: str = option("", "test condition: paper (100 frames; intra period 10 for HEVC B-E, 12 "
+                                "for UVG and MCL-JCV) or dcvc (96 frames, intra period 32); empty: "
+                                "gop_size, max_frames and max_gops")
+    gop_size: int = option(12, "intra period: frames per GOP, the first coded as an I-frame (also "
+                               "intra_period=)")
     max_gops: Optional[int] = option(None, "GOPs per sequence (all if unset; 0: no evaluation)")
-    max_frames: Optional[int] = option(None, "frames read per sequence (all that the GOPs need if unset)")
-    bitstream: bool = option(True, "bpp from real bitstreams (true) or from likelihoods (false)")
+    max_frames: Optional[int] = option(None, "frames coded per sequence (all that the GOPs need if "
+                                             "unset; also frames=)")
+    bitstream: bool = option(True, "P-frame bpp from real bitstreams (true) or from likelihoods "
+                                   "(false); I-frames always from their bitstream")
+    yuv_to_rgb: str = option("bt709", "colour conversion of YUV files: bt709 (CompressAI, later DCVC "
+                                      "work; full range) or bt601 (ffmpeg's default, as the DVC and "
+                                      "DCVC papers' PNGs; limited range)")
+    yuv_psnr: bool = option(False, "also PSNR in YUV 4:2:0 (Y, U, V and 6:1:1), against the YUV file")
+    size: str = option("", "frame size WIDTHxHEIGHT of raw YUV files whose names do not give it")
+    fps: Optional[float] = option(None, "frame rate of raw YUV files whose names do not give it")
+    bitdepth: Optional[int] = option(None, "bit depth of raw YUV files whose names do not give it")
+    lambdas: list[float] = option([], "lambda of each checkpoint without one of its own (its RD point "
+                                      "and its I-frame quality)")
+
+
+@dataclass
+class IntraConfig:
+    """The image codec of the I-frames (CompressAI's zoo)."""
+
+    mode: str = option("learned", "learned (coded I-frames) or pristine (I-frames not coded: figures "
+                                  "not comparable with published ones)")
+    checkpoint: str = option("", "weights of the I-frame codec (a CompressAI state dict); empty: "
+                                 "intra.pt beside the P-frame checkpoint, the zoo's pretrained download "
+                                 "(paper preset) or a small codec trained for a minute (quick preset)")
+    model: str = option("cheng2020-anchor", "architecture of the I-frame codec (CompressAI zoo name)")
+    quick_steps: int = option(2000, "quick preset: most steps of the small I-frame codec's training")
+    quick_time_limit: float = option(75.0, "quick preset: seconds of the small I-frame codec's training")
 
 
 @dataclass
@@ -105,6 +137,15 @@ class ReportConfig:
 
 
 @dataclass
+class CompareConfig:
+    """Bjontegaard deltas between RD curves."""
+
+    inputs: list[str] = option([], "eval outputs (frames.csv, sequences.csv or their folder) or a main "
+                                    "job's folder; the first is the anchor")
+    method: str = option("akima", "interpolation of the curves: akima, pchip or cubic")
+
+
+@dataclass
 class Config:
     """The whole configuration of a command (each command reads the sections it needs)."""
 
@@ -122,9 +163,11 @@ class Config:
     stage1: Stage1Config = field(default_factory=Stage1Config)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    intra: IntraConfig = field(default_factory=IntraConfig)
     outer: OuterConfig = field(default_factory=OuterConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
 
 
 def field_of(path: str) -> dataclasses.Field:

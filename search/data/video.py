@@ -15,7 +15,9 @@ VIDEO_EXTENSIONS = frozenset({
 })
 
 DEFAULT_CLIP_NAMES = ("bikes.mp4", "carphone_pristine.mp4")
-
+#: frames at the end of each bundled clip that training on ``data=default`` never sees: the held-out
+#: test sequences of ``data=default`` in evaluation (:func:`search.data.testset.default_test_set`)
+HELD_OUT = 24
 
 
 def default_clips() -> list[Path]:
@@ -89,3 +91,12 @@ def read_video(path: Path | str, max_frames: int | None = None, stride: int = 1)
 def one_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__
+
+
+def frame_count(path: Path) -> int:
+    """Frames of a video file (from its header, or counted by decoding when the header says 0)."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return stream.frames or sum(1 for _ in container.decode(stream))

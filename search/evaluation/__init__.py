@@ -1,5 +1,11 @@
-"""Evaluation: rate-distortion of a codec on real video, and the quality metrics."""
-from .coding import code_p_frame, evaluate, mean_figures, summarise
-from .metrics import msssim, psnr
+"""Evaluation: rate-distortion of a codec on test sequences (coded I-frames, P-frames), the quality
+metrics, the test protocol and the field's averages."""
+from .bd import QUALITY, bd_pair, bd_table
+from .coding import code_i_frame, code_p_frame, evaluate, evaluate_sequence, stream_bits
+from .metrics import msssim, plane_psnr, psnr
+from .protocol import CONDITIONS, Condition, Protocol
+from .summary import mean_figures, overall, per_class, per_sequence
 
-__all__ = ["code_p_frame", "evaluate", "mean_figures", "summarise", "msssim", "psnr"]
+__all__ = ["QUALITY", "bd_pair", "bd_table", "code_i_frame", "code_p_frame", "evaluate", "evaluate_sequence", "stream_bits", "msssim",
+           "plane_psnr", "psnr", "CONDITIONS", "Condition", "Protocol", "mean_figures", "overall",
+           "per_class", "per_sequence"]

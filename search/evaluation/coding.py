@@ -1,92 +1,130 @@
-"""Rate-distortion of a codec on real video, P-frame by P-frame.
+"""Rate-distortion of a codec on test sequences, frame by frame, as the field measures it.
 
-Each GOP's first frame is the reference and is not coded (its bits are not counted); every other frame
-is coded as a P-frame against the previous reconstruction. Frames are padded to the codec's multiple
-and cropped back for the metrics. Per frame: PSNR (RGB), MS-SSIM, bpp of motion and residual, from
-real bitstreams (CompressAI's coders, ``bitstream=True``) or from the likelihoods (faster); the
-``bpp_source`` column says which.
+Each GOP's first frame is an I-frame coded by the image codec (:mod:`search.intra`; its bits from its
+real bitstream count in bpp), every other frame a P-frame coded against the previous reconstruction.
+Frames are padded to the codecs' common multiple and cropped back for the metrics; bits are counted
+over the original frame size. Per frame: PSNR and MS-SSIM in RGB (and, on request, PSNR of Y, U, V and
+their 6:1:1 average in YUV 4:2:0), bpp of the I-frame, the motion and the residual. P-frame rates come
+from real bitstreams (``bitstream=True``) or from the likelihoods (faster); ``bpp_source`` says which.
+
+With ``intra=None`` (``intra=pristine``) the first frame of each GOP is the original frame, costs no bits
+and has no row: today's figures of learned P-frame codecs without I-frames, not comparable with
+published ones (``protocol`` of every row says so).
 """
 from __future__ import annotations
+
+import math
+from typing import Sequence
 
 import pandas as pd
 import torch
 from tqdm import tqdm
 
 from ..codec import Codec
-from ..data import EvalSequences, crop_back, pad_to_multiple
-from ..entropy import update_all
+from ..data import crop_back, pad_to_multiple
+from ..data.color import rgb_to_yuv420
+from ..data.testset import Frame, TestSequence
+from ..intra import MULTIPLE as INTRA_MULTIPLE
+from ..intra import IntraCodec
 from ..training.rd import rates_bpp
-from .metrics import msssim, psnr
+from .metrics import msssim, plane_psnr, psnr
+from .protocol import Protocol
+
+RATE_COLUMNS = ("bpp_i", "bpp_motion", "bpp_residual")
 
 
-def _stream_bits(strings) -> int:
+def stream_bits(strings) -> int:
+    """Bits of nested lists/dicts of byte strings (CompressAI's ``compress`` outputs)."""
     if isinstance(strings, (bytes, bytearray)):
         return 8 * len(strings)
     if isinstance(strings, dict):
-        return sum(_stream_bits(v) for v in strings.values())
-    return sum(_stream_bits(v) for v in strings)
+        return sum(stream_bits(v) for v in strings.values())
+    return sum(stream_bits(v) for v in strings)
+
+
+@torch.no_grad()
+def code_i_frame(intra: IntraCodec, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """(reconstruction, bits) of one padded frame through the image codec's real bitstream."""
+    compressed = intra.model.compress(x)
+    x_hat = intra.model.decompress(compressed["strings"], compressed["shape"])["x_hat"]
+    return x_hat.clamp(0, 1), stream_bits(compressed["strings"])
 
 
 @torch.no_grad()
 def code_p_frame(model: Codec, ref: torch.Tensor, x: torch.Tensor, bitstream: bool
                  ) -> tuple[torch.Tensor, dict[str, float]]:
-    """(reconstruction, {bpp_motion, bpp_residual}) of one padded P-frame."""
+    """(reconstruction, {bpp_motion, bpp_residual} over the padded pixels) of one padded P-frame."""
     pixels = x.shape[0] * x.shape[2] * x.shape[3]
     if bitstream:
         compressed = model.compress(ref, x)
         x_hat = model.decompress(ref, compressed)["x_hat"]
-        rates = {part: _stream_bits(compressed["strings"].get(part, {})) / pixels
+        rates = {part: stream_bits(compressed["strings"].get(part, {})) / pixels
                  for part in ("motion", "residual")}
     else:
         out = model(ref, x)
         x_hat = out["x_hat"]
         rates = {k: float(v) for k, v in rates_bpp(out["likelihoods"], pixels).items()}
-    return x_hat, {"bpp_motion": rates.get("motion", 0.0), "bpp_residual": rates.get("residual", 0.0)}
+    return x_hat.clamp(0, 1), {"bpp_motion": rates.get("motion", 0.0),
+                               "bpp_residual": rates.get("residual", 0.0)}
 
 
-def evaluate(model: Codec, sequences: EvalSequences, bitstream: bool = True,
-             progress: bool = True) -> pd.DataFrame:
-    """Per-frame figures of every P-frame of every GOP (see the module docstring)."""
-    model.eval()
-    if bitstream:
-        update_all(model, force=True)  # weights may have changed since the tables were built
-    rows = []
-    total = sum(len(g.frames) - 1 for g in sequences) if progress else None
-    bar = tqdm(total=total, desc="eval", disable=not progress, dynamic_ncols=True)
-    for gop in sequences:
-        padded, size = pad_to_multiple(gop.frames, model.MULTIPLE)
-        ref = padded[:1]
-        for t in range(1, len(padded)):
-            x_hat, rates = code_p_frame(model, ref, padded[t:t + 1], bitstream)
-            x_hat = x_hat.clamp(0, 1)
-            frame_hat, frame = crop_back(x_hat, size), gop.frames[t:t + 1]
-            # bits over the nominal (unpadded) pixels
-            scale = (padded.shape[-2] * padded.shape[-1]) / (size[0] * size[1])
-            rows.append({"sequence": gop.name, "gop": gop.index, "frame": gop.start + t,
-                         "psnr": psnr(frame_hat, frame), "ms_ssim": msssim(frame_hat, frame),
-                         "bpp_motion": rates["bpp_motion"] * scale,
-                         "bpp_residual": rates["bpp_residual"] * scale,
-                         "bpp_source": "bitstream" if bitstream else "likelihood"})
-            ref = x_hat
+def quality(decoded: torch.Tensor, frame: Frame, protocol: Protocol, bitdepth: int) -> dict[str, float]:
+    """PSNR and MS-SSIM in RGB; with ``yuv_psnr``, PSNR per plane in YUV 4:2:0 and 6:1:1."""
+    out = {"psnr": psnr(decoded, frame.rgb), "ms_ssim": msssim(decoded, frame.rgb)}
+    if protocol.yuv_psnr:
+        source = frame.yuv or rgb_to_yuv420(frame.rgb, protocol.yuv.matrix, bitdepth)
+        planes = rgb_to_yuv420(decoded, protocol.yuv.matrix, bitdepth)
+        for name, a, b in zip("yuv", planes, source):
+            out[f"psnr_{name}"] = plane_psnr(a.clamp(0, 1), b)
+        out["psnr_yuv"] = (6 * out["psnr_y"] + out["psnr_u"] + out["psnr_v"]) / 8
+    return out
+
+
+def evaluate_sequence(model: Codec, intra: IntraCodec | None, sequence: TestSequence,
+                      protocol: Protocol, bar: tqdm | None = None) -> list[dict]:
+    """One row per coded frame of ``sequence`` (see the module docstring)."""
+    period, count = protocol.period(sequence), protocol.frames(sequence)
+    multiple = math.lcm(model.MULTIPLE, INTRA_MULTIPLE if intra else 1)
+    device = next(model.parameters()).device
+    rows, ref = [], None
+    for index, frame in enumerate(sequence.frames(0, count)):
+        frame = Frame(frame.rgb.to(device), frame.yuv and tuple(p.to(device) for p in frame.yuv))
+        x, size = pad_to_multiple(frame.rgb, multiple)
+        scale = x.shape[-2] * x.shape[-1] / (size[0] * size[1])  # bits over the original pixels
+        if index % period == 0:
+            if intra is None:
+                ref = x
+                continue
+            ref, bits = code_i_frame(intra, x)
+            rates = {"bpp_i": bits / (size[0] * size[1]), "bpp_motion": 0.0, "bpp_residual": 0.0}
+        else:
+            ref, p_rates = code_p_frame(model, ref, x, protocol.bitstream)
+            rates = {"bpp_i": 0.0, **{k: v * scale for k, v in p_rates.items()}}
+        rows.append({"sequence": sequence.name, "class": sequence.group, "frame": index,
+                     "type": "I" if index % period == 0 else "P",
+                     **quality(crop_back(ref, size), frame, protocol, sequence.bitdepth), **rates,
+                     "bpp": sum(rates.values())})
+        if bar is not None:
             bar.update(1)
             bar.set_postfix(psnr=f"{rows[-1]['psnr']:.2f}", refresh=False)
-    bar.close()
+    return rows
+
+
+def evaluate(model: Codec, sequences: Sequence[TestSequence], protocol: Protocol,
+             intra: IntraCodec | None, progress: bool = True, point: float | None = None) -> pd.DataFrame:
+    """Per-frame figures of every sequence; ``point`` (the lambda) labels an RD point."""
+    model.eval()
+    if protocol.bitstream:
+        from ..entropy import update_all
+
+        update_all(model, force=True)  # weights may have changed since the tables were built
+    total = sum(protocol.frames(s) for s in sequences)
+    with tqdm(total=total, desc="eval", disable=not progress, dynamic_ncols=True) as bar:
+        rows = [row for s in sequences for row in evaluate_sequence(model, intra, s, protocol, bar)]
     frame = pd.DataFrame(rows)
-    frame["bpp"] = frame["bpp_motion"] + frame["bpp_residual"]
+    source = "bitstream" if protocol.bitstream else "likelihood"
+    frame["bpp_source"] = f"P: {source}, I: bitstream" if intra else f"P: {source}"
+    frame["intra"] = f"{intra.architecture} ({intra.label})" if intra else "pristine (not comparable)"
+    if point is not None:
+        frame.insert(0, "lambda", float(point))
     return frame
-
-
-def summarise(frames: pd.DataFrame) -> pd.DataFrame:
-    """Per sequence means, and the mean over sequences."""
-    cols = ["psnr", "ms_ssim", "bpp", "bpp_motion", "bpp_residual"]
-    per_seq = frames.groupby("sequence", sort=False)[cols].mean()
-    per_seq["frames"] = frames.groupby("sequence", sort=False).size()
-    per_seq.loc["mean over sequences"] = per_seq[cols].mean().tolist() + [int(per_seq["frames"].sum())]
-    return per_seq
-
-
-def mean_figures(model: Codec, sequences: EvalSequences, bitstream: bool) -> dict[str, float]:
-    """PSNR, MS-SSIM and bpp of ``model`` averaged over every coded frame (no progress bar)."""
-    frame = evaluate(model, sequences, bitstream, progress=False)
-    return {"psnr": float(frame["psnr"].mean()), "bpp": float(frame["bpp"].mean()),
-            "ms_ssim": float(frame["ms_ssim"].mean())}

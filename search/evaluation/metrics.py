@@ -28,3 +28,9 @@ def msssim(x_hat: torch.Tensor, x: torch.Tensor) -> float:
     if (win - 1) * 16 >= short:
         return float(ssim(x_hat.clamp(0, 1), x, data_range=1.0, size_average=True, win_size=3))
     return float(ms_ssim(x_hat.clamp(0, 1), x, data_range=1.0, size_average=True, win_size=win))
+
+
+def plane_psnr(decoded: torch.Tensor, original: torch.Tensor) -> float:
+    """PSNR in dB of one colour plane (values in [0, 1])."""
+    mse = F.mse_loss(decoded, original).item()
+    return 100.0 if mse == 0 else 10 * math.log10(1.0 / mse)

@@ -16,11 +16,20 @@ import torch
 from ..complexity import Complexity, Profile, load_or_measure
 from ..config import Command, Config, parse, parse_resolution, resolve, to_yaml
 from ..data import Clips
+from ..data.testset import TestSequence, open_test_set
 from ..errors import BadInput
+from ..evaluation import Protocol
+from ..intra import IntraCodec
 from ..files import atomic_write
 from ..paths import PROFILE_DIR, RESULTS_DIR
 from ..space import LayoutFile, Space, load_space, open_layout
 from ..supernet import check_targets, tau_schedule
+from .intra import check_intra, obtain_intra
+
+
+def checkpoint_list(text: str) -> list[str]:
+    """``a.pt``, ``a.pt,b.pt`` or ``[a.pt,b.pt]`` (eval takes several); empty for none."""
+    return [p.strip() for p in text.strip().strip("[]").split(",") if p.strip()]
 
 
 @dataclass
@@ -43,8 +52,9 @@ def configure(command: Command, argv: Sequence[str], main_job: bool = False) -> 
     cfg = parse(command, argv)
     space, layout = open_layout(cfg.layout, cfg.space) if cfg.layout else (load_space(cfg.space), None)
     cfg = resolve(cfg, space.codec, space.codec_name, main_job=main_job)
-    if cfg.checkpoint and not Path(cfg.checkpoint).is_file():
-        raise BadInput(f"checkpoint={cfg.checkpoint}: no such file")
+    for path in checkpoint_list(cfg.checkpoint):
+        if not Path(path).is_file():
+            raise BadInput(f"checkpoint={path}: no such file")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     return Configured(cfg, space, layout)
@@ -72,12 +82,30 @@ class Job:
     def profile(self) -> Profile:
         return self.complexity.profile
 
+    _intra: IntraCodec | None | bool = field(default=False, repr=False)
+
     @property
     def clips(self) -> Clips:
         """The training clips (decoded once, shared by stage 1 and stage 2)."""
         if self._clips is None:
             self._clips = Clips(self.cfg.data)
         return self._clips
+
+    @property
+    def protocol(self) -> Protocol:
+        return Protocol.of(self.cfg.eval)
+
+    def test_sequences(self) -> list[TestSequence]:
+        """The held-out test sequences the job's layouts are evaluated on (``test_data=``)."""
+        return open_test_set(self.cfg.eval.data, self.protocol.yuv)
+
+    @property
+    def intra(self) -> IntraCodec | None:
+        """The I-frame codec (obtained once; the quick preset's is kept in the job's folder)."""
+        if self._intra is False:
+            self._intra = obtain_intra(self.cfg, self.cfg.training.lmbda, lambda: self.clips,
+                                       beside=self.out, keep=True)
+        return self._intra
 
     def write_config(self) -> None:
         atomic_write(self.out / "config.yaml", to_yaml(self.cfg))
@@ -93,5 +121,7 @@ def build_job(cfg: Config, space: Space, default_out: Callable[[list[float]], st
     interpolate = check_targets([float(t) for t in cfg.supernet.interpolate], low, high, "interpolate") \
         if cfg.supernet.interpolate else []
     tau_schedule(cfg.supernet)
+    Protocol.of(cfg.eval)
+    check_intra(cfg)
     out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / default_out(targets)
     return Job(cfg, space, complexity, targets, interpolate, out)

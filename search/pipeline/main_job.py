@@ -24,8 +24,6 @@ from typing import Any
 
 from ..codec import Codec
 from ..config import format_resolution
-from ..data import EvalSequences
-from ..evaluation import mean_figures
 from ..files import atomic_write
 from ..nn.layers import load_sliced
 from ..outer import (LayoutScorer, StudyResult, export_architecture, run_study, uniform_below,
@@ -34,7 +32,7 @@ from ..reports import RENDERERS, Column, Point, plot_pareto, structure_table
 from ..supernet import LevelResult
 from ..training import codec_at_layout, latest_checkpoint
 from .job import Job
-from .supernet_job import eval_sequences, supernet_stages
+from .supernet_job import bpp_source, supernet_stages, video_figures
 
 
 def default_out(preset: str, seed: int):
@@ -60,13 +58,13 @@ class Judge:
 
     def __init__(self, job: Job, scorer: LayoutScorer, codec: Codec):
         self.job, self.scorer, self.codec = job, scorer, codec
-        self.sequences: EvalSequences = eval_sequences(job)
-        self.on_video = bool(job.cfg.eval.max_gops)
+        self.on_video = job.cfg.eval.max_gops != 0
+        self.sequences = job.test_sequences() if self.on_video else []
 
     def video(self, model: Codec) -> dict[str, float]:
         if not self.on_video:
             return {}
-        figures = mean_figures(model, self.sequences, self.job.cfg.eval.bitstream)
+        figures = video_figures(self.job, model, self.sequences)
         return {"psnr": figures["psnr"], "bpp": figures["bpp"]}
 
     def layout(self, layout: dict[str, int], rd_loss: float | None = None) -> dict[str, float]:
@@ -135,7 +133,7 @@ def _cells(metrics: dict, source: str, suffix: str = "") -> dict[str, str]:
 
 
 def write_report(job: Job, original: dict, rows: list[dict], columns: list[Column]) -> None:
-    source = "bitstream" if job.cfg.eval.bitstream else "likelihood"
+    source = bpp_source(job)
     by_name = {"Original": original}
     for row in rows:
         for kind in ("chosen", "uniform"):
@@ -165,7 +163,7 @@ def summary_of(job: Job, original: dict, rows: list[dict], levels: list[LevelRes
             "supernet_levels": [{"name": r.name, "target_gmacs": r.target, "argmax_gmacs": r.argmax_gmacs,
                                  "landed_gmacs": r.landing.gmacs} for r in levels],
             "trials": int(len(study.trials)),
-            "bpp_source": "bitstream" if job.cfg.eval.bitstream else "likelihood"}
+            "bpp_source": bpp_source(job)}
 
 
 def run_main_job(job: Job) -> dict:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Mapping
 
 from ..config import to_dict
-from ..data import Clips, EvalSequences
-from ..evaluation import mean_figures
+from ..data.testset import TestSequence
+from ..evaluation import evaluate, mean_figures
 from ..files import atomic_write
 from ..nn.layers import load_sliced
 from ..reports import RENDERERS, Column, structure_table
@@ -29,30 +29,36 @@ def supernet_stages(job: Job, folder: Path) -> Supernet:
                           cfg.supernet, folder, seed=cfg.seed, meta=meta)
 
 
-def eval_sequences(job: Job) -> EvalSequences:
-    """The evaluation GOPs of the job's data (at least one GOP per sequence)."""
-    gops = max(job.cfg.eval.max_gops or 1, 1)
-    frames = job.cfg.eval.max_frames or gops * job.cfg.eval.gop_size
-    return EvalSequences(Clips(job.cfg.data, max_frames=frames), job.cfg.eval.gop_size, gops)
+def video_figures(job: Job, model, sequences: list[TestSequence]) -> dict[str, float]:
+    """PSNR, MS-SSIM and bpp of ``model`` on the job's test sequences (I-frames included)."""
+    return mean_figures(evaluate(model, sequences, job.protocol, job.intra, progress=False))
 
 
 def evaluate_levels(job: Job, net: Supernet, levels: list[LevelResult]) -> dict[str, float]:
     """PSNR, MS-SSIM and bpp of each landed layout (into its ``metrics``) and of the full decoder
     (returned), through the sliced model with the shared weights."""
-    if not job.cfg.eval.max_gops:
+    if job.cfg.eval.max_gops == 0:
         return {}
-    sequences = eval_sequences(job)
+    sequences = job.test_sequences()
     net.codec.set_choices(None)
     original = {}
     for level in [None] + levels:
         layout = job.space.full_layout() if level is None else level.layout
         model = load_sliced(job.space.codec(layout), net.codec)
-        metrics = mean_figures(model, sequences, job.cfg.eval.bitstream)
+        metrics = video_figures(job, model, sequences)
         if level is None:
             original = metrics
         else:
             level.metrics = metrics
     return original
+
+
+def bpp_source(job: Job) -> str:
+    """How the job's bpp were counted, as report rows and summaries say it."""
+    p_frames = "bitstream" if job.cfg.eval.bitstream else "likelihood"
+    if job.cfg.intra.mode == "pristine":
+        return f"P-frames {p_frames}; I-frames pristine, not coded (not comparable)"
+    return f"P-frames {p_frames}, I-frames {job.cfg.intra.model} bitstream"
 
 
 def _metric_cells(metrics: Mapping[str, float], source: str) -> dict[str, str]:
@@ -76,7 +82,7 @@ def write_levels(job: Job, levels: list[LevelResult], original: Mapping[str, flo
         stem = level.name.lower().replace(" ", "_")
         layout_file(space, level.layout, job.profile.resolution, level.landing.gmacs,
                     name=level.name).save(out / "layouts" / f"{stem}.yaml")
-    source = "bitstream" if job.cfg.eval.bitstream else "likelihood"
+    source = bpp_source(job)
     columns = [Column("Original", space.full_layout(), _metric_cells(original, source))]
     columns += [Column(level.name, level.layout, _metric_cells(level.metrics, source))
                 for level in levels]

@@ -8,7 +8,6 @@ the uniform-slimming (SlimVC-style) baseline.
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -16,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..files import atomic_write
+from .figures import save_figure
 from ..outer.pareto import pareto_front
 
 
@@ -105,7 +104,7 @@ def plot_pareto(trials: pd.DataFrame, targets: Sequence[float],
     ax.grid(True, color="0.9", lw=0.6, zorder=0)
     ax.legend(loc="upper right", fontsize=7.5, framealpha=0.92)
     fig.tight_layout()
-    return _save(fig, Path(out_png), "png"), _save(fig, Path(out_svg), "svg")
+    return save_figure(fig, Path(out_png), "png"), save_figure(fig, Path(out_svg), "svg")
 
 
 def _finite_xy(trials: pd.DataFrame, x: str, y: str) -> np.ndarray:
@@ -183,9 +182,3 @@ def _draw_targets(ax, targets: Sequence[float], target_color: Mapping[float, str
         ax.scatter([p.gmacs], [p.rd_loss], marker=MARKERS[k % len(MARKERS)], s=170, color=color,
                    edgecolors="black", linewidths=0.8, zorder=6,
                    label=f"{p.label}: {p.gmacs:.3g} GMACs, RD {p.rd_loss:.4g}")
-
-
-def _save(fig, path: Path, fmt: str) -> Path:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt)
-    return atomic_write(path, buffer.getvalue())

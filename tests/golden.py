@@ -25,8 +25,8 @@ SPACES = ("dvc", "fvc", "dcvc", "slimvc")
 
 #: the tiny main job: DVC, two targets, a few steps, no time limits, one thread (bitwise repeatable)
 MAIN_JOB = ["space=dvc", "target_gmacs=[400,200]", "stage1_steps=2", "stage1_time_limit=0", "steps=3",
-            "time_limit=0", "trials=6", "batch=1", "crop=64", "eval_gop_size=2", "val_count=2",
-            "threads=1", "seed=0"]
+            "time_limit=0", "trials=6", "batch=1", "crop=64", "eval_gop_size=2", "val_count=3",
+            "threads=1", "seed=0", "intra_quick_steps=2", "finetune_steps=2"]
 
 
 def run_main_job(out: Path) -> None:
@@ -52,8 +52,8 @@ def main_job_figures(out: Path) -> dict:
     layouts = {p.stem: yaml.safe_load(p.read_text())["layout"]
                for p in sorted((out / "layouts").glob("*.yaml"))}
     return {"summary": summary,
-            "trials": trials[["number", "gmacs", "rd_loss", "bpp", "psnr", "source", "params"]]
-            .to_dict("records"),
+            "trials": trials[["number", "gmacs", "rd_loss", "rd_noise", "bpp", "psnr", "source",
+                              "params"]].to_dict("records"),
             "layouts": layouts,
             "stage1_log": _log(out / "supernet" / "stage1" / "log.csv"),
             "stage2_log": _log(out / "supernet" / "log.csv")}

@@ -28,15 +28,21 @@ def run_folder(golden_run, tmp_path_factory):
 def test_writes_everything(run_folder):
     out = run_folder
     for name in ("config.yaml", "profile.json", "summary.json", "report.md", "report.tex", "report.csv",
-                 "pareto.png", "pareto.svg", "trials.csv", "study.db"):
+                 "pareto.png", "pareto.svg", "trials.csv", "study.db", "rd_points.csv"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     assert [row["target_gmacs"] for row in summary["targets"]] == [400.0, 200.0]
     for row in summary["targets"]:
-        chosen = row["chosen"]
-        assert chosen["gmacs"] <= row["target_gmacs"]
+        chosen, uniform = row["chosen"], row["uniform"]
+        assert chosen["gmacs"] <= row["target_gmacs"] and uniform["gmacs"] <= row["target_gmacs"]
         assert (out / chosen["layout_file"]).is_file() and (out / chosen["weights_file"]).is_file()
-        assert {"psnr", "bpp", "rd_loss"} <= set(chosen) and {"psnr", "bpp", "rd_loss"} <= set(row["uniform"])
+        for side in (chosen, uniform):
+            assert {"gmacs", "psnr", "ms_ssim", "bpp", "bpp_i", "rd_loss"} <= set(side)
+            assert side["bpp_i"] > 0  # coded I-frames (the quick codec, kept as intra.pt)
+        assert 0 < uniform["width"] <= 1 and "note" in chosen and "rd_noise" in chosen
+    assert (out / "intra.pt").is_file() and summary["finetune_steps"] == 2
+    tuned = sorted(p.name.split("-")[0] + p.name.split("-")[1] for p in (out / "finetune").iterdir())
+    assert tuned == ["chosen200", "chosen400", "uniform200", "uniform400"]
     exported = yaml.safe_load((out / "layouts" / "400.yaml").read_text())
     assert exported["codec"] == "dvc" and set(exported["layout"]) == set(load_space("dvc").layers)
     trials = pd.read_csv(out / "trials.csv")
@@ -82,8 +88,8 @@ def test_a_killed_run_resumes_with_the_same_command(tmp_path):
 
     out = tmp_path / "killed"
     args = ["space=dvc", "target_gmacs=[400,200]", "stage1_steps=2", "steps=8", "checkpoint_every=2",
-            "trials=7", "batch=1", "crop=64", "eval_gop_size=2", "val_count=2", "time_limit=0",
-            f"out={out}"]
+            "trials=7", "batch=1", "crop=64", "eval_gop_size=2", "val_count=3", "time_limit=0",
+            "intra=pristine", "finetune_steps=1", f"out={out}"]
     proc = subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240

@@ -16,15 +16,15 @@ from ..outer import check_outer
 from ..pipeline.job import build_job, configure
 from ..pipeline.main_job import default_out, run_main_job
 
-COMMAND = Command("search.run", __doc__.strip().split("\n\n")[0], keys(*SUPERNET_KEYS, *OUTER_KEYS),
-                  SUPERNET_EVAL_DEFAULTS)
+COMMAND = Command("search.run", __doc__.strip().split("\n\n")[0],
+                  keys(*SUPERNET_KEYS, *OUTER_KEYS, "lmbda=lambdas"), SUPERNET_EVAL_DEFAULTS)
 
 
 @cli_main
 def main(args: list[str] | None = None) -> int:
     run = configure(COMMAND, argv() if args is None else args, main_job=True)
     check_outer(run.cfg.outer)
-    job = build_job(run.cfg, run.space, default_out(run.cfg.preset, run.cfg.seed))
+    job = build_job(run.cfg, run.space, default_out(run.cfg.preset, run.cfg.seed, run.cfg.lambdas))
     run_main_job(job)
     return 0
 

@@ -18,8 +18,9 @@ SUPERNET_KEYS = (
 
 #: the outer search's keys
 OUTER_KEYS = ("trials=outer.trials", "backend=outer.backend", "sampler=outer.sampler", "cpus=outer.cpus",
-              "ray_address=outer.ray_address", "val_count=outer.val_count", "val_crop=outer.val_crop",
-              "verbose")
+              "ray_address=outer.ray_address", "val_count=outer.val_count",
+              "val_batches=outer.val_batches", "val_crop=outer.val_crop", "bands=outer.bands",
+              "finetune_steps=outer.finetune_steps", "verbose")
 
 #: jobs with a supernet evaluate each level on one short GOP per sequence, rates from likelihoods
 SUPERNET_EVAL_DEFAULTS = {"eval.max_gops": 1, "eval.gop_size": 4, "eval.bitstream": False}

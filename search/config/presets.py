@@ -16,9 +16,9 @@ PRESETS = ("quick", "paper")
 #: what a preset fixes when its codec does not say
 PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
     "quick": {"crop": 64, "batch": 4, "lr": 3e-4, "steps": 200, "lambda": 1024.0,
-              "time_limit": 270.0, "checkpoint_every": 25},
+              "time_limit": 270.0, "checkpoint_every": 25, "finetune_steps": 20},
     "paper": {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 1024.0,
-              "time_limit": None, "checkpoint_every": 1000},
+              "time_limit": None, "checkpoint_every": 1000, "finetune_steps": 20_000},
 }
 #: seconds of stage 1 and stage 2 when the main job runs both within the quick preset's 10 minutes
 #: (each stage alone may take the preset's whole time limit)
@@ -44,10 +44,14 @@ def resolve(cfg: Config, codec: Any, codec_name: str, main_job: bool = False) ->
         table_stage2 = {**table, "time_limit": QUICK_JOB_BUDGET["stage2"]}
     else:
         table_stage1 = table_stage2 = table
+    if cfg.lambdas and cfg.training.lmbda is None:  # the main job's first RD point
+        cfg = dataclasses.replace(cfg, training=dataclasses.replace(cfg.training,
+                                                                    lmbda=float(cfg.lambdas[0])))
     training = _fill(cfg.training, table, {"lmbda": "lambda"})
     stage1 = _fill(cfg.stage1, table_stage1, {})
     supernet = _fill(cfg.supernet, table_stage2, {})
-    out = dataclasses.replace(cfg, training=training, stage1=stage1, supernet=supernet)
+    outer = _fill(cfg.outer, table, {})
+    out = dataclasses.replace(cfg, training=training, stage1=stage1, supernet=supernet, outer=outer)
     check(out, codec, codec_name)
     return out
 
@@ -84,3 +88,5 @@ def check(cfg: Config, codec: Any, codec_name: str) -> None:
             raise BadInput(f"{name}={value}: must be >= 1")
     if training.lr <= 0:
         raise BadInput(f"lr={training.lr:g}: must be > 0")
+    if any(float(v) <= 0 for v in cfg.lambdas) or len(set(cfg.lambdas)) != len(cfg.lambdas):
+        raise BadInput(f"lambda={list(cfg.lambdas)}: expected distinct positive values")

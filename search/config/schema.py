@@ -116,8 +116,15 @@ class OuterConfig:
     sampler: str = option("tpe", "Optuna sampler: tpe, nsga2 or random")
     cpus: int = option(1, "Ray: CPUs of the local instance (one trial per CPU)")
     ray_address: Optional[str] = option(None, "Ray: address of an existing cluster (host:port)")
-    val_count: int = option(4, "validation frame pairs that score each trial")
+    val_count: int = option(6, "validation frame pairs that score each trial")
+    val_batches: int = option(3, "disjoint validation batches the pairs are split into: the spread of "
+                                 "their RD losses is each trial's noise")
     val_crop: Optional[int] = option(None, "validation crop (the training crop if unset)")
+    bands: bool = option(True, "move sampled layouts into the targets' bands (exact landing, fewest "
+                               "changes), each target in turn")
+    finetune_steps: Optional[int] = option(None, "steps of fine-tuning from the shared weights that the "
+                                                 "chosen and the uniform architecture each get before "
+                                                 "they are compared (preset's if unset; 0: none)")
 
 
 @dataclass
@@ -159,6 +166,8 @@ class Config:
     checkpoint: str = option("", "weights to start from (ours or a public state dict)")
     layout: str = option("", "layout file: the codec built at that layout")
     verbose: bool = option(False, "show the logging of Ray and Optuna too")
+    lambdas: list[float] = option([], "main job: one supernet and search per lambda, joined into RD "
+                                      "curves (a single value: the training lambda)")
     training: TrainingConfig = field(default_factory=TrainingConfig)
     stage1: Stage1Config = field(default_factory=Stage1Config)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)

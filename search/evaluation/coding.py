@@ -81,8 +81,10 @@ def quality(decoded: torch.Tensor, frame: Frame, protocol: Protocol, bitdepth: i
 
 
 def evaluate_sequence(model: Codec, intra: IntraCodec | None, sequence: TestSequence,
-                      protocol: Protocol, bar: tqdm | None = None) -> list[dict]:
-    """One row per coded frame of ``sequence`` (see the module docstring)."""
+                      protocol: Protocol, bar: tqdm | None = None, intra_cache: dict | None = None
+                      ) -> list[dict]:
+    """One row per coded frame of ``sequence`` (see the module docstring). ``intra_cache`` keeps the
+    coded I-frames across calls: they do not depend on the P-frame codec."""
     period, count = protocol.period(sequence), protocol.frames(sequence)
     multiple = math.lcm(model.MULTIPLE, INTRA_MULTIPLE if intra else 1)
     device = next(model.parameters()).device
@@ -95,7 +97,11 @@ def evaluate_sequence(model: Codec, intra: IntraCodec | None, sequence: TestSequ
             if intra is None:
                 ref = x
                 continue
-            ref, bits = code_i_frame(intra, x)
+            key = (sequence.name, str(sequence.path), index, tuple(x.shape))
+            cached = intra_cache.get(key) if intra_cache is not None else None
+            ref, bits = cached if cached is not None else code_i_frame(intra, x)
+            if intra_cache is not None:
+                intra_cache[key] = (ref, bits)
             rates = {"bpp_i": bits / (size[0] * size[1]), "bpp_motion": 0.0, "bpp_residual": 0.0}
         else:
             ref, p_rates = code_p_frame(model, ref, x, protocol.bitstream)
@@ -111,7 +117,8 @@ def evaluate_sequence(model: Codec, intra: IntraCodec | None, sequence: TestSequ
 
 
 def evaluate(model: Codec, sequences: Sequence[TestSequence], protocol: Protocol,
-             intra: IntraCodec | None, progress: bool = True, point: float | None = None) -> pd.DataFrame:
+             intra: IntraCodec | None, progress: bool = True, point: float | None = None,
+             intra_cache: dict | None = None) -> pd.DataFrame:
     """Per-frame figures of every sequence; ``point`` (the lambda) labels an RD point."""
     model.eval()
     if protocol.bitstream:
@@ -120,7 +127,8 @@ def evaluate(model: Codec, sequences: Sequence[TestSequence], protocol: Protocol
         update_all(model, force=True)  # weights may have changed since the tables were built
     total = sum(protocol.frames(s) for s in sequences)
     with tqdm(total=total, desc="eval", disable=not progress, dynamic_ncols=True) as bar:
-        rows = [row for s in sequences for row in evaluate_sequence(model, intra, s, protocol, bar)]
+        rows = [row for s in sequences
+                for row in evaluate_sequence(model, intra, s, protocol, bar, intra_cache)]
     frame = pd.DataFrame(rows)
     source = "bitstream" if protocol.bitstream else "likelihood"
     frame["bpp_source"] = f"P: {source}, I: bitstream" if intra else f"P: {source}"

@@ -41,12 +41,15 @@ cache keyed by a token), not shipped per trial.
 """
 from .export import Exported, export_architecture, load_architecture
 from .pareto import pareto_front
-from .results import Chosen, StudyResult, choose, first_layouts, trials_frame, uniform_below
-from .scorer import LayoutScorer, Score, validation_pairs
+from .bands import Band, BandProjector, bands_of
+from .baselines import UniformBaseline, grid_uniform_below, uniform_at
+from .results import Chosen, StudyResult, choose, first_layouts, trials_frame
+from .scorer import LayoutScorer, Score, standard_error, validation_pairs
 from .search import check_outer, run_study
 from .study import STUDY_FILE, STUDY_NAME, Study, layout_of_params, param_names, params_of
 
 __all__ = ["Exported", "export_architecture", "load_architecture", "pareto_front", "Chosen",
-           "StudyResult", "choose", "first_layouts", "trials_frame", "uniform_below", "LayoutScorer",
-           "Score", "validation_pairs", "check_outer", "run_study", "STUDY_FILE", "STUDY_NAME", "Study",
+           "StudyResult", "choose", "first_layouts", "trials_frame", "Band", "BandProjector", "bands_of",
+           "UniformBaseline", "grid_uniform_below", "uniform_at", "LayoutScorer",
+           "Score", "standard_error", "validation_pairs", "check_outer", "run_study", "STUDY_FILE", "STUDY_NAME", "Study",
            "layout_of_params", "param_names", "params_of"]

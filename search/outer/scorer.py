@@ -5,8 +5,9 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
+import numpy as np
 import torch
 
 from ..codec import Codec
@@ -39,22 +40,40 @@ def validation_pairs(data: str | Path = "default", count: int = 4, crop: int = 6
 
 @dataclass
 class Score:
-    """RD figures of one layout on the validation pairs (likelihood rates, rounded latents)."""
+    """RD figures of one layout on the validation pairs (likelihood rates, rounded latents).
+
+    ``rd_loss`` is the mean over ``batch_losses``, the RD losses of disjoint validation batches;
+    ``noise`` is its standard error (the spread of the batches over the square root of their count):
+    two layouts whose RD losses differ by less than their noise cannot be ranked by these frames.
+    """
 
     rd_loss: float
     bpp: float
     psnr: float
     mse: float
     seconds: float = 0.0
+    batch_losses: tuple[float, ...] = ()
+
+    @property
+    def noise(self) -> float:
+        return standard_error(self.batch_losses)
+
+
+def standard_error(values: Sequence[float]) -> float:
+    """The standard error of the mean of ``values`` (NaN for fewer than two)."""
+    if len(values) < 2:
+        return float("nan")
+    return float(np.std(values, ddof=1) / math.sqrt(len(values)))
 
 
 class LayoutScorer:
     """Scores layouts with the supernet's shared weights: the full-width ``codec`` run with hard masks
-    at the layout (eval mode: rounded latents; rates from likelihoods; no grad), all validation pairs
-    ``frames [n, 2, 3, h, w]`` in one batched forward. Returns ``R + lambda * MSE`` with bpp and PSNR.
+    at the layout (eval mode: rounded latents; rates from likelihoods; no grad), on the validation pairs
+    ``frames [n, 2, 3, h, w]`` split into ``batches`` disjoint batches (one forward each). Returns
+    ``R + lambda * MSE`` with bpp and PSNR, and the batches' losses for its noise.
     """
 
-    def __init__(self, codec: Codec, lmbda: float, frames: torch.Tensor):
+    def __init__(self, codec: Codec, lmbda: float, frames: torch.Tensor, batches: int = 1):
         if not isinstance(frames, torch.Tensor) or frames.dim() != 5 or frames.shape[1:3] != (2, 3):
             shape = list(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
             raise BadInput(f"validation frames: expected a tensor [n, 2, 3, h, w], got {shape}")
@@ -64,8 +83,12 @@ class LayoutScorer:
                            f"multiples of the codec's {m}")
         if not (isinstance(lmbda, (int, float)) and math.isfinite(lmbda) and lmbda > 0):
             raise BadInput(f"lmbda={lmbda!r}: expected a positive number")
+        if batches < 1 or len(frames) % batches:
+            raise BadInput(f"val_batches={batches}: expected a divisor of val_count={len(frames)} (equal "
+                           f"disjoint batches)")
         self.codec, self.lmbda = codec, float(lmbda)
         self.frames = frames.contiguous()
+        self.batches = torch.chunk(self.frames, batches)
 
     @torch.no_grad()
     def score_model(self, model: Codec) -> Score:
@@ -74,15 +97,19 @@ class LayoutScorer:
         was_training = model.training
         model.eval()
         try:
-            ref, x = self.frames[:, 0], self.frames[:, 1]
-            out = model(ref, x)
-            figures = rd_loss(out, x, self.lmbda)
-            score = Score(float(figures["loss"]), float(figures["bpp"]), psnr(out["x_hat"], x),
-                          float(figures["mse"]))
+            figures = [self._batch(model, frames) for frames in self.batches]
         finally:
             model.train(was_training)
-        score.seconds = time.perf_counter() - start
-        return score
+        mean = {k: float(np.mean([f[k] for f in figures])) for k in figures[0]}
+        return Score(mean["loss"], mean["bpp"], mean["psnr"], mean["mse"], time.perf_counter() - start,
+                     tuple(f["loss"] for f in figures))
+
+    def _batch(self, model: Codec, frames: torch.Tensor) -> dict[str, float]:
+        ref, x = frames[:, 0], frames[:, 1]
+        out = model(ref, x)
+        figures = rd_loss(out, x, self.lmbda)
+        return {"loss": float(figures["loss"]), "bpp": float(figures["bpp"]),
+                "psnr": psnr(out["x_hat"], x), "mse": float(figures["mse"])}
 
     def __call__(self, layout: Mapping[str, int]) -> Score:
         with self.codec.at_layout(layout):

@@ -15,6 +15,7 @@ from ..complexity import Complexity
 from ..config import OuterConfig
 from ..errors import BadInput
 from ..space import Space
+from .bands import Band, BandProjector
 from .results import StudyResult, best_postfix, choose, first_layouts, trials_frame
 from .scorer import LayoutScorer, Score
 from .study import BACKENDS, SAMPLERS, STUDY_FILE, Study, layout_of_params
@@ -50,12 +51,16 @@ def _check_targets(targets: Sequence[float]) -> list[float]:
 def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, complexity: Complexity,
               targets: Sequence[float], out: Path | str, cfg: OuterConfig, *, seed: int = 0,
               supernet_layouts: Sequence[tuple[str, Mapping[str, int]]] = (), progress: bool = True,
-              verbose: bool = False) -> StudyResult:
+              verbose: bool = False, bands: Sequence[Band] = (),
+              defaults: Mapping[float, Mapping[str, int]] | None = None) -> StudyResult:
     """Run (or resume) the outer search in ``out``: ``cfg.trials`` finished trials in all.
 
     ``scorer`` maps a layout to a :class:`Score` (a :class:`LayoutScorer`; ``backend="ray"`` needs
     one). ``supernet_layouts``: (name, layout) pairs enqueued first, before the uniform-slimming
-    layouts. Ray: ``cfg.cpus`` CPUs for a local instance (one CPU and torch thread per trial), or
+    layouts. ``bands``: the targets' bands, where sampled layouts are moved (``cfg.bands``) and where
+    each target's architecture is chosen; ``defaults``: per target the supernet's landed layout,
+    replaced only by a layout of its band better by more than the noise (:func:`choose`). Ray:
+    ``cfg.cpus`` CPUs for a local instance (one CPU and torch thread per trial), or
     ``cfg.ray_address``, an existing cluster (its nodes need this project importable).
     """
     check_outer(cfg)
@@ -67,7 +72,8 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
         space.check_layout(layout, "supernet layout")
     start = time.perf_counter()
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
-    study = Study(out, space, complexity, targets, seed, cfg.sampler)
+    projector = BandProjector(complexity, bands, _tolerance(bands)) if bands and cfg.bands else None
+    study = Study(out, space, complexity, targets, seed, cfg.sampler, projector)
     study.enqueue(first_layouts(space, supernet_layouts))
     bar = tqdm(total=cfg.trials, initial=min(len(study.complete()), cfg.trials), unit="trial",
                desc=f"outer {space.name} ({cfg.backend})", disable=not progress, dynamic_ncols=True)
@@ -84,8 +90,13 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
     frame = trials_frame(study.study, space, targets)
     timing = {"wall_s": time.perf_counter() - start, "optuna_s": study.optuna_s,
               "objective_s": objective_s, "trials": float(study.recorded)}
-    return StudyResult(out / STUDY_FILE, targets, choose(frame, space, targets), frame, study.recorded,
-                       timing)
+    return StudyResult(out / STUDY_FILE, targets, choose(frame, space, targets, defaults, bands), frame,
+                       study.recorded, timing)
+
+
+def _tolerance(bands: Sequence[Band]) -> float:
+    """The landing tolerance the bands were made with (their narrowest relative width)."""
+    return min(1 - band.low / band.target for band in bands)
 
 
 def _run_optuna(study: Study, scorer: Callable[[Mapping[str, int]], Score], trials: int,

@@ -23,6 +23,7 @@ from optuna.trial import TrialState
 from ..complexity import Complexity
 from ..errors import BadInput
 from ..space import Space
+from .bands import BandProjector
 from .scorer import Score
 
 STUDY_NAME = "outer"
@@ -92,8 +93,9 @@ class Study:
     """The SQLite study of a run folder, with the exclusive lock every storage write takes."""
 
     def __init__(self, out: Path, space: Space, complexity: Complexity, targets: list[float],
-                 seed: int, sampler: str):
+                 seed: int, sampler: str, projector: BandProjector | None = None):
         self.out, self.space, self.complexity, self.targets = out, space, complexity, targets
+        self.projector = projector
         self.names = param_names(space)
         self.dists = distributions(space)
         out.mkdir(parents=True, exist_ok=True)
@@ -168,10 +170,11 @@ class Study:
 
     def ask(self, trials: int):
         """A new trial with a layout nobody has scored, or None when ``trials`` are done or running
-        (or the space is exhausted). Duplicated proposals are recorded as PRUNED."""
+        (or the space is exhausted). Duplicated proposals are recorded as PRUNED; a sampled proposal
+        outside every target band is PRUNED too and its projection into a band queued instead."""
         total = math.prod(self.space.group_sizes)
         with self.locked():
-            for _ in range(1000):
+            for attempt in range(1000):
                 if self.busy() >= trials:
                     return None
                 taken = self.taken()
@@ -185,9 +188,28 @@ class Study:
                     continue
                 if "source" not in trial.user_attrs:
                     trial.set_user_attr("source", "sampled")
+                    if attempt < 50 and self._moved_into_band(trial, taken):
+                        continue
                 trial.set_user_attr("owner", _owner())
                 return trial
         return None
+
+    def _moved_into_band(self, trial, taken: Mapping[tuple[int, ...], int]) -> bool:
+        """Queue the projection of a sampled proposal outside every band (True: ``trial`` was pruned)."""
+        choice = list(_key(trial.params, self.names))
+        if self.projector is None or self.projector.inside(choice):
+            return False
+        sampled = [t for t in self.trials((TrialState.COMPLETE, TrialState.RUNNING))
+                   if t.user_attrs.get("source") == "sampled"]
+        band = self.projector.bands[len(sampled) % len(self.projector.bands)]
+        projected = self.projector.project(choice, band)
+        trial.set_user_attr("projected_into", band.target)
+        self.study.tell(trial, state=TrialState.PRUNED)
+        if tuple(projected) not in taken:
+            params = dict(zip(self.names, projected))
+            self.study.enqueue_trial(params, user_attrs={"source": "sampled", "band": band.target,
+                                                         "proposal": int(trial.number)})
+        return True
 
     def record(self, trial, score: Score | None) -> None:
         """Objectives, the constraint and the per-target attributes, then ``tell`` (under the lock)."""
@@ -205,7 +227,8 @@ class Study:
 
 def attributes(gmacs: float, score: Score, targets: Sequence[float]) -> dict[str, Any]:
     out: dict[str, Any] = {"gmacs": gmacs, "rd_loss": score.rd_loss, "bpp": score.bpp,
-                           "psnr": score.psnr, "mse": score.mse, "score_s": score.seconds}
+                           "psnr": score.psnr, "mse": score.mse, "score_s": score.seconds,
+                           "rd_noise": score.noise, "batch_losses": list(score.batch_losses)}
     for t in targets:
         out[f"gap@{t:g}"] = gmacs - t
         out[f"feasible@{t:g}"] = bool(gmacs <= t)

@@ -7,10 +7,12 @@ Library functions receive the parts of the :class:`Job` they need.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import pandas as pd
 import torch
 
 from ..complexity import Complexity, Profile, load_or_measure
@@ -18,7 +20,7 @@ from ..config import Command, Config, parse, parse_resolution, resolve, to_yaml
 from ..data import Clips
 from ..data.testset import TestSequence, open_test_set
 from ..errors import BadInput
-from ..evaluation import Protocol
+from ..evaluation import Protocol, evaluate
 from ..intra import IntraCodec
 from ..files import atomic_write
 from ..paths import PROFILE_DIR, RESULTS_DIR
@@ -83,6 +85,8 @@ class Job:
         return self.complexity.profile
 
     _intra: IntraCodec | None | bool = field(default=False, repr=False)
+    _sequences: list[TestSequence] | None = field(default=None, repr=False)
+    _intra_cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def clips(self) -> Clips:
@@ -106,6 +110,25 @@ class Job:
             self._intra = obtain_intra(self.cfg, self.cfg.training.lmbda, lambda: self.clips,
                                        beside=self.out, keep=True)
         return self._intra
+
+    def evaluate(self, model) -> pd.DataFrame:
+        """Per-frame figures of ``model`` on the test sequences (the I-frames coded once per job)."""
+        if self._sequences is None:
+            self._sequences = self.test_sequences()
+        return evaluate(model, self._sequences, self.protocol, self.intra, progress=False,
+                        point=self.cfg.training.lmbda, intra_cache=self._intra_cache)
+
+    @property
+    def lambdas(self) -> list[float]:
+        """The main job's RD points: ``lmbda=[...]``, or the one training lambda."""
+        return [float(v) for v in self.cfg.lambdas] or [float(self.cfg.training.lmbda)]
+
+    def at_lambda(self, lmbda: float) -> "Job":
+        """The same job for one RD point, in its own folder ``lambda-<lambda>``."""
+        cfg = dataclasses.replace(self.cfg, lambdas=[float(lmbda)],
+                                  training=dataclasses.replace(self.cfg.training, lmbda=float(lmbda)))
+        return Job(cfg, self.space, self.complexity, self.targets, self.interpolate,
+                   self.out / f"lambda-{lmbda:g}", self._clips)
 
     def write_config(self) -> None:
         atomic_write(self.out / "config.yaml", to_yaml(self.cfg))

@@ -1,208 +1,262 @@
-"""The main job: from a space and GMAC targets to chosen architectures you can train.
+"""The main job: from a space and GMAC targets to chosen architectures you can train, and a verdict.
 
 1. The job (:mod:`search.pipeline.job`): the space, its codec and the complexity profile; the targets
    checked against what the space can reach.
 2. A supernet: stage 1 (unless ``checkpoint=`` gives stage-1 weights) and stage 2 (cgSlimDecoder) with
    the preset; its levels are landed exactly on the targets.
 3. Outer loop (Optuna, or Ray Tune with ``backend=ray``): layouts scored with the supernet's shared
-   weights, GMACs and RD loss minimised, each target a constraint; the landed levels and the
-   uniform-slimming layouts are the first trials. Per target, the chosen architecture is the feasible
-   trial with the lowest RD loss.
-4. The run folder: config, profile, summary, structure report (Original, each target's chosen layout
-   and the uniform-slimming layout nearest below it, with GMACs, RD loss, PSNR and bpp), Pareto plots,
-   trials.csv, study.db, and each chosen architecture as a training config (``layouts/<target>.yaml``,
-   ``weights/<target>.pt``).
+   weights on disjoint validation batches (each score carries its noise), sampled layouts moved into
+   the targets' bands. Per target the supernet's landed level is the answer, unless a layout of the
+   same band beats it by more than the noise (:func:`search.outer.choose`).
+4. The verdict (:mod:`search.pipeline.verdict`): each chosen architecture against uniform slimming at
+   the same GMACs, both fine-tuned alike from the shared weights and evaluated on the same held-out
+   test sequences with coded I-frames.
+5. The run folder: config, profile, summary, structure report, Pareto plots, trials.csv, study.db,
+   ``rd_points.csv`` and each chosen architecture as a training config (``layouts/<target>.yaml``,
+   ``weights/<target>.pt``, sliced from the shared weights).
 
-The same command with the same folder resumes: stage 1, stage 2 and the study each continue where they
-stopped.
+With several lambdas (``lmbda=[256,512,1024,2048]``) each is a run of its own in ``lambda-<lambda>/``;
+the top folder joins them into RD curves (every level, each chosen and uniform architecture) and gives
+the BD-rate of chosen against uniform. The same command resumes where it stopped.
 """
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..codec import Codec
 from ..config import format_resolution
+from ..evaluation import bd_table
 from ..files import atomic_write
 from ..nn.layers import load_sliced
-from ..outer import (LayoutScorer, StudyResult, export_architecture, run_study, uniform_below,
+from ..outer import (LayoutScorer, StudyResult, bands_of, export_architecture, run_study,
                      validation_pairs)
 from ..reports import RENDERERS, Column, Point, plot_pareto, structure_table
 from ..supernet import LevelResult
 from ..training import codec_at_layout, latest_checkpoint
 from .job import Job
 from .supernet_job import bpp_source, supernet_stages, video_figures
+from .verdict import Contender, Verdict, grid_curve, judge, rd_rows
 
 
-def default_out(preset: str, seed: int):
-    """``<preset>-<targets>-seed<seed>``: the same command finds its own folder again and resumes."""
-    return lambda targets: f"{preset}-{'-'.join(f'{t:g}' for t in targets)}-seed{seed}"
+def default_out(preset: str, seed: int, lambdas: list[float] = ()):
+    """``<preset>-<targets>[-lambda<l>..]-seed<seed>``: the same command finds its folder again."""
+    lams = "".join(f"-lambda{v:g}" for v in lambdas)
+    return lambda targets: f"{preset}-{'-'.join(f'{t:g}' for t in targets)}{lams}-seed{seed}"
 
 
 def search_layouts(job: Job, codec: Codec, levels: list[LevelResult]) -> tuple[LayoutScorer, StudyResult]:
-    """The outer search, scoring layouts with the shared weights on fixed validation pairs."""
+    """The outer search, scoring layouts with the shared weights on fixed validation batches."""
     cfg = job.cfg
     frames = validation_pairs(cfg.data, cfg.outer.val_count, cfg.outer.val_crop or cfg.training.crop,
                               cfg.seed, job.space.codec.MULTIPLE)
-    scorer = LayoutScorer(codec, cfg.training.lmbda, frames)
+    scorer = LayoutScorer(codec, cfg.training.lmbda, frames, cfg.outer.val_batches)
+    trained = [r for r in levels if not r.interpolated]
+    bands = bands_of(job.targets, cfg.supernet.tolerance, {r.target: r.landing.gmacs for r in trained})
     study = run_study(scorer, job.space, job.complexity, job.targets, job.out, cfg.outer, seed=cfg.seed,
-                      supernet_layouts=[(r.name, r.layout) for r in levels], verbose=cfg.verbose)
+                      supernet_layouts=[(r.name, r.layout) for r in levels], verbose=cfg.verbose,
+                      bands=bands, defaults={r.target: r.layout for r in trained})
     atomic_write(job.out / "trials.csv", study.trials.to_csv(index=False))
     return scorer, study
 
 
-class Judge:
-    """RD figures of layouts for the report: validation RD loss and (unless ``eval.max_gops=0``) PSNR
-    and bpp on real video, each through the codec sliced from the shared weights."""
-
-    def __init__(self, job: Job, scorer: LayoutScorer, codec: Codec):
-        self.job, self.scorer, self.codec = job, scorer, codec
-        self.on_video = job.cfg.eval.max_gops != 0
-        self.sequences = job.test_sequences() if self.on_video else []
-
-    def video(self, model: Codec) -> dict[str, float]:
-        if not self.on_video:
-            return {}
-        figures = video_figures(self.job, model, self.sequences)
-        return {"psnr": figures["psnr"], "bpp": figures["bpp"]}
-
-    def layout(self, layout: dict[str, int], rd_loss: float | None = None) -> dict[str, float]:
-        """``rd_loss`` (scored again when not given) and the video figures of ``layout``."""
-        model = load_sliced(self.job.space.codec(layout), self.codec)
-        rd_loss = self.scorer(layout).rd_loss if rd_loss is None else rd_loss
-        return {"rd_loss": rd_loss, **self.video(model)}
-
-    def original(self) -> dict[str, Any]:
-        """The full decoder with the shared weights, and with its stage-1 weights: stage 2 trains the
-        shared weights mostly at the sampled (slimmer) widths, so the stage-1 figures are what the
-        original decoder itself achieves."""
-        space, full = self.job.space, self.job.space.full_layout()
-        original = {"gmacs": self.job.complexity.range_gmacs()[1], "rd_loss": self.scorer(full).rd_loss,
-                    **self.video(self.codec)}
-        stage1 = self.job.cfg.checkpoint or latest_checkpoint(self.job.out / "supernet" / "stage1" /
-                                                              "checkpoints")
-        if stage1:
-            model = codec_at_layout(space, full, str(stage1))
-            original["stage1"] = {"rd_loss": self.scorer.score_model(model).rd_loss, **self.video(model)}
-        return original
+def original_figures(job: Job, scorer: LayoutScorer, codec: Codec) -> dict[str, Any]:
+    """The full decoder with the shared weights, and with its stage-1 weights: stage 2 trains the
+    shared weights mostly at the sampled (slimmer) widths, so the stage-1 figures are what the
+    original decoder itself achieves."""
+    full = job.space.full_layout()
+    original = {"gmacs": job.complexity.range_gmacs()[1], "rd_loss": scorer(full).rd_loss}
+    on_video = job.cfg.eval.max_gops != 0
+    if on_video:
+        original.update(video_figures(job, codec))
+    stage1 = job.cfg.checkpoint or latest_checkpoint(job.out / "supernet" / "stage1" / "checkpoints")
+    if stage1:
+        model = codec_at_layout(job.space, full, str(stage1))
+        original["stage1"] = {"rd_loss": scorer.score_model(model).rd_loss,
+                              **(video_figures(job, model) if on_video else {})}
+    return original
 
 
-def target_rows(job: Job, study: StudyResult, judge: Judge, codec: Codec
-                ) -> tuple[list[dict], list[Column], list[Point]]:
-    """Per target: the chosen architecture (exported) and the uniform layout nearest below it."""
-    rows, columns, uniform_points = [], [], []
-    for target in job.targets:
-        row: dict[str, Any] = {"target_gmacs": target}
-        chosen = study.chosen.get(target)
-        if chosen is not None:
-            row["chosen"] = _export(job, chosen, target, codec) | judge.layout(chosen.layout,
-                                                                                 chosen.rd_loss)
-            columns.append(Column(f"Chosen @{target:g}", chosen.layout, {}))
-        baseline = uniform_below(job.space, job.complexity, target)
-        if baseline is not None:
-            name, layout = baseline
-            row["uniform"] = {"name": name, "gmacs": job.complexity.gmacs(layout), **judge.layout(layout)}
-            if all(point.label != name for point in uniform_points):
-                uniform_points.append(Point(name, row["uniform"]["gmacs"], row["uniform"]["rd_loss"]))
-            columns.append(Column(f"Uniform @{target:g}", layout, {}))
-        rows.append(row)
-    return rows, columns, uniform_points
-
-
-def _export(job: Job, chosen, target: float, codec: Codec) -> dict[str, Any]:
+def export_chosen(job: Job, verdict: Verdict, codec: Codec) -> dict[str, Any]:
+    """The chosen architecture as a training config, and its summary."""
+    chosen, side, target = verdict.chosen, verdict.chosen_side, verdict.target
     exported = export_architecture(job.space, chosen.layout, codec, job.out, f"{target:g}",
                                    job.profile.resolution, chosen.gmacs,
                                    extra={"target_gmacs": target, "preset": job.cfg.preset,
                                           "lambda": job.cfg.training.lmbda, "rd_loss": chosen.rd_loss})
     return {"gmacs": chosen.gmacs, "distance": (chosen.gmacs - target) / target,
-            "rd_loss": chosen.rd_loss, "trial": chosen.number, "source": chosen.source,
+            "rd_loss": chosen.rd_loss, "rd_noise": chosen.noise, "trial": chosen.number,
+            "source": chosen.source, "note": chosen.note, "margin_vs_level": chosen.margin,
+            "margin_noise": chosen.margin_noise,
             "layout_file": str(exported.layout_path.relative_to(job.out)),
-            "weights_file": str(exported.weights_path.relative_to(job.out))}
+            "weights_file": str(exported.weights_path.relative_to(job.out)), **side.figures}
+
+
+def target_rows(job: Job, verdicts: list[Verdict], codec: Codec) -> list[dict]:
+    rows = []
+    for target in job.targets:
+        verdict = next((v for v in verdicts if v.target == target), None)
+        row: dict[str, Any] = {"target_gmacs": target}
+        if verdict is not None:
+            row["chosen"] = export_chosen(job, verdict, codec)
+            row.update(verdict.summary())
+        rows.append(row)
+    return rows
 
 
 def _cells(metrics: dict, source: str, suffix: str = "") -> dict[str, str]:
-    """Metric rows of a report column (shared supernet weights; ``stage1`` adds its own rows)."""
-    cells = {f"RD loss (validation){suffix}": f"{metrics['rd_loss']:.4f}"}
-    if "psnr" in metrics:
-        cells[f"PSNR (dB){suffix}"] = f"{metrics['psnr']:.3f}"
-        cells[f"bpp ({source}){suffix}"] = f"{metrics['bpp']:.4f}"
+    """Metric rows of a report column; ``stage1`` (the original's stage-1 weights) adds its own."""
+    cells = {f"RD loss (validation, shared weights){suffix}": f"{metrics['rd_loss']:.4f}"}
+    if math.isfinite(metrics.get("rd_noise", float("nan"))):
+        cells["RD loss noise (standard error)"] = f"{metrics['rd_noise']:.4f}"
+    if "width" in metrics:
+        cells["uniform width factor"] = f"{metrics['width']:.3f}" + ("" if metrics["on_grid"] else " (off grid)")
+    for key, label, digits in (("psnr", "PSNR (dB)", 3), ("ms_ssim", "MS-SSIM", 4), ("bpp", f"bpp ({source})", 4)):
+        if key in metrics:
+            cells[f"{label}{suffix}"] = f"{metrics[key]:.{digits}f}"
     if "stage1" in metrics:
         cells.update(_cells(metrics["stage1"], source, ", stage-1 weights"))
     return cells
 
 
-def write_report(job: Job, original: dict, rows: list[dict], columns: list[Column]) -> None:
+def write_report(job: Job, original: dict, rows: list[dict], verdicts: list[Verdict]) -> None:
     source = bpp_source(job)
-    by_name = {"Original": original}
+    steps = int(job.cfg.outer.finetune_steps or 0)
+    columns = [Column("Original", job.space.full_layout(), _cells(original, source))]
+    for verdict, row in ((v, r) for v in verdicts for r in rows if r["target_gmacs"] == v.target):
+        columns.append(Column(f"Chosen @{verdict.target:g}", verdict.chosen.layout,
+                              _cells(row["chosen"], source)))
+        if verdict.uniform is not None:
+            columns.append(Column(f"Uniform @{verdict.target:g}", verdict.uniform.layout,
+                                  _cells(row["uniform"], source)))
+    table = structure_table(job.space, job.complexity, columns)
+    table.notes.append(f"Chosen and Uniform columns: PSNR, MS-SSIM and bpp after {steps} fine-tuning "
+                       f"steps from the shared weights, on the held-out test sequences "
+                       f"({job.cfg.eval.data}); Uniform is one width factor for every searchable layer, "
+                       f"the largest that fits the target.")
     for row in rows:
-        for kind in ("chosen", "uniform"):
-            if kind in row:
-                by_name[f"{kind.capitalize()} @{row['target_gmacs']:g}"] = row[kind]
-    report_columns = [Column("Original", job.space.full_layout(), _cells(original, source))]
-    report_columns += [Column(c.name, c.layout, _cells(by_name[c.name], source)) for c in columns]
-    table = structure_table(job.space, job.complexity, report_columns)
+        if "chosen" in row:
+            table.notes.append(f"@{row['target_gmacs']:g}: {row['chosen']['note']}.")
     for fmt, render in RENDERERS.items():
         atomic_write(job.out / f"report.{fmt}", render(table))
 
 
-def write_plots(job: Job, study: StudyResult, uniform_points: list[Point]) -> None:
+def write_plots(job: Job, study: StudyResult, verdicts: list[Verdict],
+                curve: list[tuple[str, float, float]]) -> None:
     chosen = {t: (study.chosen[t].gmacs, study.chosen[t].rd_loss) if study.chosen.get(t) else None
               for t in job.targets}
-    plot_pareto(study.trials, job.targets, chosen, uniform_points, job.out / "pareto.png",
-                job.out / "pareto.svg", title=f"{job.space.name}: outer search",
-                resolution=format_resolution(job.profile.resolution))
+    grid = [Point(name, gmacs, loss) for name, gmacs, loss in curve]
+    readings = [Point(f"grid at {v.chosen.gmacs:.3g}", v.chosen.gmacs, v.grid_reading) for v in verdicts]
+    plot_pareto(study.trials, job.targets, chosen, grid, job.out / "pareto.png", job.out / "pareto.svg",
+                title=f"{job.space.name}: outer search", resolution=format_resolution(job.profile.resolution),
+                readings=readings)
 
 
 def summary_of(job: Job, original: dict, rows: list[dict], levels: list[LevelResult],
                study: StudyResult) -> dict:
     low, high = job.complexity.range_gmacs()
-    return {"space": job.space.name, "codec": job.space.codec_name,
+    return {"space": job.space.name, "codec": job.space.codec_name, "lambda": job.cfg.training.lmbda,
             "resolution": format_resolution(job.profile.resolution), "range_gmacs": [low, high],
             "targets": rows, "original": original,
             "supernet_levels": [{"name": r.name, "target_gmacs": r.target, "argmax_gmacs": r.argmax_gmacs,
-                                 "landed_gmacs": r.landing.gmacs} for r in levels],
-            "trials": int(len(study.trials)),
-            "bpp_source": bpp_source(job)}
+                                 "landed_gmacs": r.landing.gmacs, "reachable": r.landing.reachable}
+                                for r in levels],
+            "trials": int(len(study.trials)), "finetune_steps": int(job.cfg.outer.finetune_steps or 0),
+            "test_data": job.cfg.eval.data, "bpp_source": bpp_source(job)}
 
 
-def run_main_job(job: Job) -> dict:
-    """The whole main job in ``job.out``; the summary it wrote to ``summary.json``."""
+def level_sides(job: Job, codec: Codec, levels: list[LevelResult], scorer: LayoutScorer
+                ) -> list[Contender]:
+    """The supernet levels and the original decoder on the test sequences (shared weights), for the
+    RD curves of a run with several lambdas."""
+    sides = []
+    for name, layout in [("Original", job.space.full_layout())] + [(r.name, r.layout) for r in levels]:
+        side = Contender(name, layout, job.complexity.gmacs(layout), scorer(layout).rd_loss)
+        side.frames = job.evaluate(load_sliced(job.space.codec(layout), codec))
+        sides.append(side)
+    return sides
+
+
+def run_point(job: Job, with_levels: bool = False) -> dict:
+    """The main job at one lambda in ``job.out``; its summary (also ``summary.json``)."""
     job.write_config()
     atomic_write(job.out / "profile.json", job.profile.to_json() + "\n")
     net = supernet_stages(job, job.out / "supernet")
     levels = net.levels(job.cfg.supernet.tolerance, job.interpolate)
     codec = net.codec.eval()
     scorer, study = search_layouts(job, codec, levels)
-    judge = Judge(job, scorer, codec)
-    original = judge.original()
-    rows, columns, uniform_points = target_rows(job, study, judge, codec)
-    write_report(job, original, rows, columns)
-    write_plots(job, study, uniform_points)
+    original = original_figures(job, scorer, codec)
+    curve = grid_curve(job, scorer)
+    verdicts = [judge(job, codec, scorer, study.chosen[t], curve) for t in job.targets if study.chosen.get(t)]
+    rows = target_rows(job, verdicts, codec)
+    write_report(job, original, rows, verdicts)
+    write_plots(job, study, verdicts, curve)
+    sides = [s for v in verdicts for s in (v.chosen_side, v.uniform_side) if s is not None]
+    if with_levels and job.cfg.eval.max_gops != 0:
+        sides += level_sides(job, codec, levels, scorer)
+    points = pd.concat([rd_rows(s) for s in sides], ignore_index=True) if sides else pd.DataFrame()
+    atomic_write(job.out / "rd_points.csv", points.to_csv(index=False))
     summary = summary_of(job, original, rows, levels, study)
     atomic_write(job.out / "summary.json", json.dumps(summary, indent=1) + "\n")
     print_summary(summary, job.out)
     return summary
 
 
+def run_main_job(job: Job) -> dict:
+    """The whole main job; with several lambdas, one run per lambda joined into RD curves."""
+    if len(job.lambdas) == 1:
+        return run_point(job)
+    summaries = [run_point(job.at_lambda(lmbda), with_levels=True) for lmbda in job.lambdas]
+    return join_points(job, summaries)
+
+
+def join_points(job: Job, summaries: list[dict]) -> dict:
+    """``rd_points.csv`` of every lambda, and per target the BD figures of chosen against uniform."""
+    points = pd.concat([pd.read_csv(job.at_lambda(v).out / "rd_points.csv") for v in job.lambdas],
+                       ignore_index=True)
+    atomic_write(job.out / "rd_points.csv", points.to_csv(index=False))
+    targets = []
+    for target in job.targets:
+        chosen = points[points["layout"] == f"Chosen @{target:g}"].drop(columns="layout")
+        uniform = points[points["layout"] == f"Uniform @{target:g}"].drop(columns="layout")
+        row: dict[str, Any] = {"target_gmacs": target, "per_lambda": [
+            {"lambda": s["lambda"], **{k: v for k, v in r.items() if k != "target_gmacs"}}
+            for s in summaries for r in s["targets"] if r["target_gmacs"] == target]}
+        if not chosen.empty and not uniform.empty and chosen["lambda"].nunique() > 1:
+            table = bd_table(uniform, chosen, "psnr", names=("uniform", "chosen"))
+            overall = table.iloc[-1]
+            row["bd_rate_vs_uniform"] = float(overall["bd_rate"])
+            row["bd_psnr_vs_uniform"] = float(overall["bd_quality"])
+        targets.append(row)
+    summary = {"space": job.space.name, "codec": job.space.codec_name, "lambdas": job.lambdas,
+               "targets": targets, "points": [f"lambda-{v:g}/summary.json" for v in job.lambdas]}
+    atomic_write(job.out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    for row in targets:
+        if "bd_rate_vs_uniform" in row:
+            print(f"@{row['target_gmacs']:g}: chosen against uniform at equal GMACs: BD-rate "
+                  f"{row['bd_rate_vs_uniform']:+.2f}%, BD-PSNR {row['bd_psnr_vs_uniform']:+.3f} dB")
+    print(f"results: {job.out} (python -m search.compare {job.out} for every curve)")
+    return summary
+
+
 def print_summary(summary: dict, out: Path) -> None:
     original = summary["original"]
-    print(f"\n{summary['space']} @ {summary['resolution']}: original decoder "
+    print(f"\n{summary['space']} @ {summary['resolution']}, lambda {summary['lambda']:g}: original decoder "
           f"{summary['range_gmacs'][1]:.3f} GMACs, RD loss {original['rd_loss']:.4f}"
           + (f", PSNR {original['psnr']:.2f} dB, bpp {original['bpp']:.4f}" if "psnr" in original else "")
           + " (shared supernet weights)")
-    if "stage1" in original:
-        s1 = original["stage1"]
-        print(f"  with its stage-1 weights: RD loss {s1['rd_loss']:.4f}"
-              + (f", PSNR {s1['psnr']:.2f} dB, bpp {s1['bpp']:.4f}" if "psnr" in s1 else ""))
-    print(f"{'target':>9} | {'chosen GMACs':>12} {'dist':>7} {'RD loss':>8} {'PSNR':>7} {'bpp':>7} | "
-          f"{'uniform GMACs':>13} {'RD loss':>8} {'PSNR':>7} {'bpp':>7}")
+    print(f"{'target':>9} | {'chosen GMACs':>12} {'dist':>7} {'PSNR':>7} {'bpp':>7} | "
+          f"{'uniform GMACs':>13} {'width':>6} {'PSNR':>7} {'bpp':>7}   (fine-tuned "
+          f"{summary['finetune_steps']} steps each)")
     for row in summary["targets"]:
         c, u = row.get("chosen"), row.get("uniform")
-        left = (f"{c['gmacs']:>12.3f} {100 * c['distance']:>6.2f}% {c['rd_loss']:>8.4f} "
-                f"{c.get('psnr', float('nan')):>7.2f} {c.get('bpp', float('nan')):>7.4f}"
-                if c else f"{'no feasible trial':>45}")
-        right = (f"{u['gmacs']:>13.3f} {u['rd_loss']:>8.4f} {u.get('psnr', float('nan')):>7.2f} "
-                 f"{u.get('bpp', float('nan')):>7.4f}" if u else f"{'none below':>38}")
+        left = (f"{c['gmacs']:>12.3f} {100 * c['distance']:>6.2f}% {c.get('psnr', float('nan')):>7.2f} "
+                f"{c.get('bpp', float('nan')):>7.4f}" if c else f"{'no feasible trial':>36}")
+        right = (f"{u['gmacs']:>13.3f} {u['width']:>6.3f} {u.get('psnr', float('nan')):>7.2f} "
+                 f"{u.get('bpp', float('nan')):>7.4f}" if u else f"{'none':>36}")
         print(f"{row['target_gmacs']:>9.3f} | {left} | {right}")
     print(f"results: {out}")

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..config import to_dict
-from ..data.testset import TestSequence
-from ..evaluation import evaluate, mean_figures
+from ..evaluation import mean_figures
 from ..files import atomic_write
 from ..nn.layers import load_sliced
 from ..reports import RENDERERS, Column, structure_table
@@ -29,9 +28,9 @@ def supernet_stages(job: Job, folder: Path) -> Supernet:
                           cfg.supernet, folder, seed=cfg.seed, meta=meta)
 
 
-def video_figures(job: Job, model, sequences: list[TestSequence]) -> dict[str, float]:
+def video_figures(job: Job, model) -> dict[str, float]:
     """PSNR, MS-SSIM and bpp of ``model`` on the job's test sequences (I-frames included)."""
-    return mean_figures(evaluate(model, sequences, job.protocol, job.intra, progress=False))
+    return mean_figures(job.evaluate(model))
 
 
 def evaluate_levels(job: Job, net: Supernet, levels: list[LevelResult]) -> dict[str, float]:
@@ -39,13 +38,12 @@ def evaluate_levels(job: Job, net: Supernet, levels: list[LevelResult]) -> dict[
     (returned), through the sliced model with the shared weights."""
     if job.cfg.eval.max_gops == 0:
         return {}
-    sequences = job.test_sequences()
     net.codec.set_choices(None)
     original = {}
     for level in [None] + levels:
         layout = job.space.full_layout() if level is None else level.layout
         model = load_sliced(job.space.codec(layout), net.codec)
-        metrics = video_figures(job, model, sequences)
+        metrics = video_figures(job, model)
         if level is None:
             original = metrics
         else:

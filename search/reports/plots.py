@@ -68,7 +68,7 @@ def plot_pareto(trials: pd.DataFrame, targets: Sequence[float],
                 chosen: Mapping[float, tuple[float, float] | None] | Sequence[Point],
                 uniform: Sequence[Point] | Sequence[tuple[str, float, float]],
                 out_png: Path | str, out_svg: Path | str, *, x: str = "gmacs", y: str = "rd_loss",
-                title: str = "", resolution: str = "") -> tuple[Path, Path]:
+                title: str = "", resolution: str = "", readings: Sequence[Point] = ()) -> tuple[Path, Path]:
     """Draw the search's trials by decoder GMACs (x) and RD loss (y) into a PNG and an SVG.
 
     * every trial with finite ``x`` and ``y`` columns of ``trials`` (failed trials are skipped);
@@ -77,9 +77,12 @@ def plot_pareto(trials: pd.DataFrame, targets: Sequence[float],
     * the Pareto front of all trials as a staircase;
     * each target as a labelled vertical line; the chosen architecture of each target (``chosen``:
       target -> (GMACs, RD loss), or :class:`Point` records) as one marker per target;
-    * the uniform-slimming layouts (``uniform``: :class:`Point` or (label, GMACs, RD loss)).
+    * the uniform-slimming layouts (``uniform``: :class:`Point` or (label, GMACs, RD loss)) as a curve,
+      and ``readings``: that curve read at the chosen architectures' GMACs.
 
-    Both files are written atomically.
+    The axes fit the trials that matter: RD losses far above those of the trials within the largest
+    target (beyond the upper quartile plus three interquartile ranges) and GMACs far beyond it do not
+    stretch them; the legend says how many trials lie outside. Both files are written atomically.
     """
     # the Agg canvas directly, no pyplot: no GUI backend, no global figure state (thread-safe)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -93,9 +96,12 @@ def plot_pareto(trials: pd.DataFrame, targets: Sequence[float],
     fig = Figure(figsize=(8.0, 5.6), dpi=150)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    x_hi = _limits(ax, data, [p for p, _ in chosen_pts] + uniform_pts, targets)
+    readings = [p for p in _as_points(readings)]
+    x_hi, outside = _limits(ax, data, [p for p, _ in chosen_pts] + uniform_pts + readings, targets)
     _draw_trials(ax, data, targets, x_hi)
-    _draw_uniform(ax, uniform_pts)
+    _draw_uniform(ax, uniform_pts, readings)
+    if outside:
+        ax.plot([], [], ls="none", label=f"{outside} trial(s) outside the axes (outliers)")
     _draw_targets(ax, targets, target_color, chosen_pts)
     where = f" at {resolution}" if resolution else ""
     ax.set_xlabel(f"decoder complexity (GMACs per frame{where})")
@@ -123,10 +129,26 @@ def _chosen_points(chosen, target_color: Mapping[float, str]) -> list[tuple[Poin
     return [(p, c) for p, c in points if np.isfinite(p.gmacs) and np.isfinite(p.rd_loss)]
 
 
-def _limits(ax, data: np.ndarray, marked: Sequence[Point], targets: Sequence[float]) -> float:
-    """Axes that hold every trial, marked point and target; the right end of the x axis."""
-    all_x = np.concatenate([data[:, 0], [p.gmacs for p in marked], targets])
-    all_y = np.concatenate([data[:, 1], [p.rd_loss for p in marked]])
+def _kept(data: np.ndarray, targets: Sequence[float]) -> np.ndarray:
+    """The trials that set the axes: within 1.25x the largest target, RD loss below the upper
+    quartile plus three interquartile ranges of the trials within the largest target."""
+    if not len(data):
+        return data
+    keep = data[:, 0] <= 1.25 * max(targets) if targets else np.ones(len(data), bool)
+    inside = data[data[:, 0] <= max(targets)] if targets else data
+    if len(inside) >= 4:
+        q1, q3 = np.percentile(inside[:, 1], [25, 75])
+        keep &= data[:, 1] <= q3 + 3 * max(q3 - q1, 1e-12)
+    return data[keep]
+
+
+def _limits(ax, data: np.ndarray, marked: Sequence[Point], targets: Sequence[float]) -> tuple[float, int]:
+    """Axes that hold the trials that matter, every marked point and target; the right end of the
+    x axis and how many trials it leaves out."""
+    kept = _kept(data, targets)
+    all_x = np.concatenate([kept[:, 0], [p.gmacs for p in marked], targets])
+    all_y = np.concatenate([kept[:, 1], [p.rd_loss for p in marked]])
+    all_y = all_y[np.isfinite(all_y)]
     x_lo, x_hi = (float(all_x.min()), float(all_x.max())) if len(all_x) else (0.0, 1.0)
     pad = 0.04 * max(x_hi - x_lo, 1e-9)
     ax.set_xlim(x_lo - pad, x_hi + pad)
@@ -134,7 +156,7 @@ def _limits(ax, data: np.ndarray, marked: Sequence[Point], targets: Sequence[flo
         y_lo, y_hi = float(all_y.min()), float(all_y.max())
         ypad = 0.06 * max(y_hi - y_lo, abs(y_hi) * 1e-3, 1e-9)
         ax.set_ylim(y_lo - ypad, y_hi + ypad)
-    return x_hi + pad
+    return x_hi + pad, len(data) - len(kept)
 
 
 def _draw_trials(ax, data: np.ndarray, targets: Sequence[float], x_hi: float) -> None:
@@ -157,7 +179,13 @@ def _draw_trials(ax, data: np.ndarray, targets: Sequence[float], x_hi: float) ->
                    linewidths=1.0, zorder=4)
 
 
-def _draw_uniform(ax, points: Sequence[Point]) -> None:
+def _draw_uniform(ax, points: Sequence[Point], readings: Sequence[Point] = ()) -> None:
+    for p in readings:
+        if np.isfinite(p.rd_loss):
+            ax.scatter([p.gmacs], [p.rd_loss], marker="x", s=60, color="tab:green", zorder=5)
+    if readings:
+        ax.plot([], [], ls="none", marker="x", color="tab:green",
+                label="uniform grid curve read at the chosen GMACs")
     if not points:
         return
     ordered = sorted(points, key=lambda p: p.gmacs)

@@ -131,7 +131,8 @@ def _parse_layer(key: str, module: str, spec: Any, codec_layer, default: Any, wh
         if w > full:
             raise BadInput(f"{here}: width {w} is above its full width {full}")
     options = tuple(sorted(set(widths) | {full}, reverse=True))
-    return SpaceLayer(key, module, full, options, len(options) == 1)
+    divisor = spec.get("divisor", 1) if isinstance(spec, dict) else math.gcd(*options)
+    return SpaceLayer(key, module, full, options, len(options) == 1, divisor)
 
 
 def _widths(spec: Any, full: int, here: str) -> list[int]:

@@ -24,6 +24,8 @@ class SpaceLayer:
     full: int
     options: tuple[int, ...]  # descending; options[0] is the full width
     fixed: bool
+    #: widths off the option grid (uniform slimming by any factor) are multiples of this
+    divisor: int = 1
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,17 @@ class Space:
     def uniform_layout(self, index: int) -> dict[str, int]:
         """Every searchable layer at its ``index``-th option (uniform slimming)."""
         return self.layout_of([min(index, n - 1) for n in self.group_sizes])
+
+    def scaled_layout(self, factor: float) -> dict[str, int]:
+        """Uniform slimming by any ``factor`` in (0, 1]: every searchable layer at
+        ``round(factor * full)`` to a multiple of its divisor (at least one divisor); tied layers have
+        equal full widths and divisors, so ties hold. Usually off the option grid."""
+        layout = self.full_layout()
+        for key in self.searchable:
+            layer = self.layers[key]
+            layout[key] = min(layer.full, max(layer.divisor,
+                                              int(round(factor * layer.full / layer.divisor)) * layer.divisor))
+        return layout
 
     def random_choices(self, count: int, rng: np.random.Generator) -> np.ndarray:
         """[count, groups] random option indices."""

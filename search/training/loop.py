@@ -124,7 +124,10 @@ class TrainingLoop:
                 if step % cfg.checkpoint_every == 0 or step == cfg.steps or out_of_time:
                     self.save(step)
                 if out_of_time:
-                    bar.write(f"{cfg.desc}: time limit of {cfg.time_limit:g} s reached at step {step}")
+                    bar.total = step  # the time limit, not the step count, ended it: show the real end
+                    bar.refresh()
+                    bar.write(f"{cfg.desc}: time limit of {cfg.time_limit:g} s reached at step {step} of "
+                              f"{cfg.steps}")
                     break
         finally:
             bar.close()

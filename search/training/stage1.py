@@ -73,10 +73,12 @@ class Stage1Step:
 
 def train_stage1(space: Space, layout: Mapping[str, int], clips: Clips, training: TrainingConfig,
                  budget: Stage1Config, out: Path, *, seed: int, init: str = "",
-                 meta: Mapping[str, Any] | None = None) -> list[dict[str, float]]:
-    """Train (or resume) the codec at ``layout`` in ``out``; ``init``: weights to start from."""
+                 meta: Mapping[str, Any] | None = None, model: Codec | None = None
+                 ) -> list[dict[str, float]]:
+    """Train (or resume) the codec at ``layout`` in ``out``; ``init``: weights to start from, or
+    ``model``: the codec itself (built at ``layout``; fine-tuning weights sliced from a supernet)."""
     torch.manual_seed(seed)
-    model = codec_with_weights(space, layout, init)
+    model = codec_with_weights(space, layout, init) if model is None else model
     samples = TrainPairs(clips, training.crop, training.gop, samples_per_epoch=budget.steps * training.batch,
                          seed=seed)
     step = Stage1Step(model, samples, training)

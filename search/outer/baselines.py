@@ -1,0 +1,73 @@
+"""The uniform-slimming baseline at the same complexity as a chosen architecture.
+
+Uniform slimming (SlimVC's, SlimCAE's) scales every searchable layer by one factor. On the option grid
+(full, 1/2, 1/4 of each width) there are only a few such layouts, at complexities far from most
+targets; comparing a searched layout with the nearest one below it compares different complexities.
+The fair baseline takes one continuous factor ``f`` for every searchable layer (widths
+``round(f * full)`` to the layer's divisor, ties respected), the largest ``f`` whose decoder fits the
+target. Its widths are off the grid, never trained in the supernet: the report compares chosen and
+uniform after the same fine-tuning from the shared weights. A codec that cannot run off its grid (a
+switchable GDN has parameters only for its own widths) falls back to the largest uniform layout of the
+grid below the target, and says so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..complexity import Complexity
+from ..space import Space
+
+
+@dataclass(frozen=True)
+class UniformBaseline:
+    name: str
+    factor: float
+    layout: dict[str, int]
+    gmacs: float
+    on_grid: bool
+    note: str = ""
+
+
+def grid_uniform_below(space: Space, complexity: Complexity, target: float) -> UniformBaseline | None:
+    """The uniform layout of the grid (every choice at the same option) with the most GMACs <= target."""
+    count = max(space.group_sizes, default=1)
+    below = [(i, space.uniform_layout(i)) for i in range(count)
+             if complexity.gmacs(space.uniform_layout(i)) <= target]
+    if not below:
+        return None
+    index, layout = max(below, key=lambda item: complexity.gmacs(item[1]))
+    key = space.searchable[0] if space.searchable else next(iter(layout))
+    return UniformBaseline(f"uniform {index + 1}/{count}", layout[key] / space.layers[key].full, layout,
+                           complexity.gmacs(layout), True)
+
+
+def _builds(space: Space, layout: dict[str, int]) -> str:
+    try:
+        space.codec(layout)
+    except (ValueError, RuntimeError, KeyError) as err:
+        return str(err).splitlines()[0]
+    return ""
+
+
+def uniform_at(space: Space, complexity: Complexity, target: float, steps: int = 48
+               ) -> UniformBaseline | None:
+    """The largest single factor whose decoder fits ``target`` (bisection: GMACs grow with ``f``)."""
+    low, high = 0.0, 1.0
+    if complexity.gmacs(space.scaled_layout(1e-9)) > target:
+        return grid_uniform_below(space, complexity, target)
+    if complexity.gmacs(space.scaled_layout(1.0)) <= target:
+        low = 1.0
+    for _ in range(steps if low < 1.0 else 0):
+        middle = (low + high) / 2
+        if complexity.gmacs(space.scaled_layout(middle)) <= target:
+            low = middle
+        else:
+            high = middle
+    layout = space.scaled_layout(low)
+    broken = _builds(space, layout)
+    if broken:
+        grid = grid_uniform_below(space, complexity, target)
+        note = f"the codec does not run off its option grid ({broken}): uniform on the grid"
+        return None if grid is None else UniformBaseline(grid.name, grid.factor, grid.layout, grid.gmacs,
+                                                         True, note)
+    return UniformBaseline(f"uniform x{low:.3f}", low, layout, complexity.gmacs(layout), False)

@@ -35,6 +35,7 @@ def test_writes_everything(run_folder):
     for row in summary["targets"]:
         chosen, uniform = row["chosen"], row["uniform"]
         assert chosen["gmacs"] <= row["target_gmacs"] and uniform["gmacs"] <= row["target_gmacs"]
+        assert -0.005 <= chosen["distance"] <= 0  # on the grid: within 0.5% below the target
         assert (out / chosen["layout_file"]).is_file() and (out / chosen["weights_file"]).is_file()
         for side in (chosen, uniform):
             assert {"gmacs", "psnr", "ms_ssim", "bpp", "bpp_i", "rd_loss"} <= set(side)

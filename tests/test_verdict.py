@@ -1,0 +1,96 @@
+"""The fair verdict's pieces: target bands and the projection into them, the choice that prefers the
+supernet's level unless beaten beyond the noise, and uniform slimming at equal GMACs."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from search.complexity import Complexity, load_or_measure
+from search.outer import (Band, BandProjector, bands_of, choose, grid_uniform_below, standard_error,
+                          uniform_at)
+from search.outer.study import params_of
+from search.space import load_space
+
+
+@pytest.fixture(scope="module", params=["fvc", "dvc"])
+def setup(request):
+    space = load_space(request.param)
+    return space, Complexity(load_or_measure(space, (1920, 1080), write=False), space)
+
+
+def test_bands(setup):
+    _, complexity = setup
+    bands = bands_of([300.0, 120.0], 0.005, {300.0: 299.5, 120.0: 110.0})
+    assert bands[0] == Band(300.0, 298.5) and bands[1] == Band(120.0, 110.0)  # 110: the grid's best
+    assert bands[0].holds(299.0) and not bands[0].holds(298.0) and not bands[0].holds(300.1)
+
+
+def test_projection_lands_in_the_band_with_few_changes(setup):
+    space, complexity = setup
+    projector = BandProjector(complexity, bands_of([300.0, 150.0], 0.005), 0.005)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        proposal = [int(rng.integers(n)) for n in space.group_sizes]
+        for band in projector.bands:
+            moved = projector.project(proposal, band)
+            assert band.holds(projector.gmacs(moved)), (proposal, moved)
+            assert projector.inside(moved)
+            # no layout of the band is closer to the proposal (checked on random layouts of the band)
+            changes = sum(a != b for a, b in zip(moved, proposal))
+            others = [c for c in space.random_choices(2000, rng)
+                      if band.holds(projector.gmacs(c))]
+            assert all(sum(a != b for a, b in zip(c, proposal)) >= changes for c in others)
+
+
+def _frame(space, complexity, rows) -> pd.DataFrame:
+    """A trials table: (choice, batch losses, source) per trial."""
+    records = []
+    for number, (choice, losses, source) in enumerate(rows):
+        layout = space.layout_of(choice)
+        records.append({"number": number, "gmacs": complexity.gmacs(layout), "rd_loss": float(np.mean(losses)),
+                        "rd_noise": standard_error(losses), "bpp": 0.1, "psnr": 30.0, "source": source,
+                        "band": np.nan, "name": "", "batch_losses": json.dumps(list(losses)),
+                        "params": json.dumps(params_of(space, layout))})
+    return pd.DataFrame(records)
+
+
+def test_the_level_stays_unless_beaten_beyond_the_noise(setup):
+    space, complexity = setup
+    rng = np.random.default_rng(1)
+    target = 300.0
+    band = bands_of([target], 0.01)[0]
+    projector = BandProjector(complexity, [band], 0.01)
+    level = projector.project([0] * len(space.groups), band)
+    other = projector.project([int(rng.integers(n)) for n in space.group_sizes], band)
+    if other == level:
+        other = projector.project([len(o) - 1 for o in space.option_matrix()], band)
+    assert other != level
+    defaults = {target: space.layout_of(level)}
+    slightly = _frame(space, complexity, [(level, [1.0, 1.2, 0.8], "enqueued-supernet"),
+                                          (other, [0.95, 1.25, 0.7], "sampled")])
+    chosen = choose(slightly, space, [target], defaults, [band])[target]
+    assert chosen.number == 0 and "within the noise" in chosen.note  # 0.033 lower, noise 0.05
+    clearly = _frame(space, complexity, [(level, [1.0, 1.2, 0.8], "enqueued-supernet"),
+                                         (other, [0.5, 0.71, 0.29], "sampled")])
+    chosen = choose(clearly, space, [target], defaults, [band])[target]
+    assert chosen.number == 1 and chosen.margin == pytest.approx(-0.5) and "beats" in chosen.note
+    outside = _frame(space, complexity, [([len(o) - 1 for o in space.option_matrix()], [0.1, 0.1, 0.1],
+                                          "sampled")])
+    assert "no trial within the band" in choose(outside, space, [target], None, [band])[target].note
+
+
+def test_uniform_at_equal_gmacs_is_the_largest_single_factor(setup):
+    space, complexity = setup
+    for target in (350.0, 150.0):
+        uniform = uniform_at(space, complexity, target)
+        assert uniform.gmacs <= target and not uniform.on_grid
+        assert all(uniform.layout[k] % space.layers[k].divisor == 0 for k in space.searchable)
+        # the next larger single-factor layout no longer fits the target
+        bigger = next(f for f in np.linspace(uniform.factor, 1.0, 4000)
+                      if space.scaled_layout(f) != uniform.layout)
+        assert complexity.gmacs(space.scaled_layout(bigger)) > target
+        grid = grid_uniform_below(space, complexity, target)
+        assert grid.gmacs <= uniform.gmacs <= target  # at least as close as the grid's uniform layouts

@@ -12,9 +12,8 @@ from __future__ import annotations
 from ..config import Command, argv, keys
 from ..config.keysets import OUTER_KEYS, SUPERNET_EVAL_DEFAULTS, SUPERNET_KEYS
 from ..errors import cli_main
-from ..outer import check_outer
 from ..pipeline.job import build_job, configure
-from ..pipeline.main_job import default_out, run_main_job
+from ..pipeline.main_job import check_search, default_out, run_main_job
 
 COMMAND = Command("search.run", __doc__.strip().split("\n\n")[0],
                   keys(*SUPERNET_KEYS, *OUTER_KEYS, "lmbda=lambdas"), SUPERNET_EVAL_DEFAULTS)
@@ -23,7 +22,7 @@ COMMAND = Command("search.run", __doc__.strip().split("\n\n")[0],
 @cli_main
 def main(args: list[str] | None = None) -> int:
     run = configure(COMMAND, argv() if args is None else args, main_job=True)
-    check_outer(run.cfg.outer)
+    check_search(run.cfg)
     job = build_job(run.cfg, run.space, default_out(run.cfg.preset, run.cfg.seed, run.cfg.lambdas))
     run_main_job(job)
     return 0

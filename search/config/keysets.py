@@ -18,8 +18,9 @@ SUPERNET_KEYS = (
 
 #: the outer search's keys
 OUTER_KEYS = ("trials=outer.trials", "backend=outer.backend", "sampler=outer.sampler", "cpus=outer.cpus",
-              "ray_address=outer.ray_address", "val_count=outer.val_count",
-              "val_batches=outer.val_batches", "val_crop=outer.val_crop", "bands=outer.bands",
+              "cpus_per_trial=outer.cpus_per_trial", "gpus_per_trial=outer.gpus_per_trial",
+              "storage=outer.storage", "workers=outer.workers", "ray_address=outer.ray_address",
+              "val_count=outer.val_count", "val_batches=outer.val_batches", "val_crop=outer.val_crop", "bands=outer.bands",
               "finetune_steps=outer.finetune_steps", "verbose")
 
 #: jobs with a supernet evaluate each level on one short GOP per sequence, rates from likelihoods

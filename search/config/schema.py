@@ -114,8 +114,14 @@ class OuterConfig:
     trials: int = option(60, "outer-loop trials in all (a resumed run counts the finished ones)")
     backend: str = option("optuna", "optuna (in process) or ray (Ray Tune's OptunaSearch)")
     sampler: str = option("tpe", "Optuna sampler: tpe, nsga2 or random")
-    cpus: int = option(1, "Ray: CPUs of the local instance (one trial per CPU)")
-    ray_address: Optional[str] = option(None, "Ray: address of an existing cluster (host:port)")
+    cpus: int = option(1, "Ray: CPUs of the local instance")
+    cpus_per_trial: float = option(1.0, "Ray: CPUs each trial asks for (fractions allowed)")
+    gpus_per_trial: float = option(0.0, "Ray: GPUs each trial asks for (fractions allowed, e.g. 0.5)")
+    ray_address: Optional[str] = option(None, "Ray: address of an existing cluster (host:port, ray://, "
+                                              "auto); checked before any training")
+    storage: str = option("", "Optuna storage: an RDB URL (PostgreSQL for several machines); empty: "
+                              "the run folder's study.db (SQLite)")
+    workers: int = option(1, "Optuna: worker processes on the study (each a share of torch's threads)")
     val_count: int = option(6, "validation frame pairs that score each trial")
     val_batches: int = option(3, "disjoint validation batches the pairs are split into: the spread of "
                                  "their RD losses is each trial's noise")

@@ -90,6 +90,13 @@ class LayoutScorer:
         self.frames = frames.contiguous()
         self.batches = torch.chunk(self.frames, batches)
 
+    def to(self, device: torch.device | str) -> "LayoutScorer":
+        """The scorer with its codec and frames on ``device``."""
+        self.codec.to(device)
+        self.frames = self.frames.to(device)
+        self.batches = torch.chunk(self.frames, len(self.batches))
+        return self
+
     @torch.no_grad()
     def score_model(self, model: Codec) -> Score:
         """Score ``model`` as it is (a sliced model, or the full one with masks already set)."""
@@ -114,3 +121,28 @@ class LayoutScorer:
     def __call__(self, layout: Mapping[str, int]) -> Score:
         with self.codec.at_layout(layout):
             return self.score_model(self.codec)
+
+
+@dataclass
+class ScorerSpec:
+    """What rebuilds a :class:`LayoutScorer` in another process: the space file, the codec's weights,
+    the validation frames and the loss's lambda (codec classes are loaded by path, so the scorer
+    itself does not pickle to a fresh process)."""
+
+    space_path: str
+    state: dict
+    frames: torch.Tensor
+    lmbda: float
+    batches: int
+
+    @classmethod
+    def of(cls, scorer: "LayoutScorer", space_path: Path | str) -> "ScorerSpec":
+        state = {k: v.detach().cpu() for k, v in scorer.codec.state_dict().items()}
+        return cls(str(space_path), state, scorer.frames.cpu(), scorer.lmbda, len(scorer.batches))
+
+    def build(self) -> "LayoutScorer":
+        from ..space import load_space
+
+        codec = load_space(self.space_path).codec()
+        codec.load_state_dict(self.state)
+        return LayoutScorer(codec.eval(), self.lmbda, self.frames, self.batches)

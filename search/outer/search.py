@@ -9,6 +9,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import optuna
+import torch
 from tqdm import tqdm
 
 from ..complexity import Complexity
@@ -17,8 +18,9 @@ from ..errors import BadInput
 from ..space import Space
 from .bands import Band, BandProjector
 from .results import StudyResult, best_postfix, choose, first_layouts, trials_frame
-from .scorer import LayoutScorer, Score
-from .study import BACKENDS, SAMPLERS, STUDY_FILE, Study, layout_of_params
+from .scorer import LayoutScorer, Score, ScorerSpec
+from .study import BACKENDS, HEARTBEAT_INTERVAL, SAMPLERS, STUDY_FILE, Study, layout_of_params
+from .workers import WorkerSpec, start_workers
 
 _RAY_ADDRESS = re.compile(r"^(auto|(ray://)?[A-Za-z0-9._-]+:\d{1,5})$")
 
@@ -39,6 +41,17 @@ def check_outer(cfg: OuterConfig) -> None:
         raise BadInput(f"ray_address={ray_address!r} needs backend=ray (backend={cfg.backend!r})")
     if isinstance(cpus, bool) or not isinstance(cpus, (int, np.integer)) or cpus < 1:
         raise BadInput(f"cpus={cpus!r}: expected a whole number >= 1")
+    if cfg.workers < 1:
+        raise BadInput(f"workers={cfg.workers}: expected a whole number >= 1")
+    if cfg.workers > 1 and cfg.backend != "optuna":
+        raise BadInput(f"workers={cfg.workers} runs Optuna worker processes; with backend=ray, Ray "
+                       f"places the trials (cpus=, gpus_per_trial=)")
+    if not 0 <= cfg.gpus_per_trial or cfg.cpus_per_trial <= 0:
+        raise BadInput(f"gpus_per_trial={cfg.gpus_per_trial:g}, cpus_per_trial={cfg.cpus_per_trial:g}: "
+                       f"expected gpus >= 0 and cpus > 0 (fractions allowed)")
+    if cfg.storage and "://" not in cfg.storage:
+        raise BadInput(f"storage={cfg.storage!r}: expected an RDB URL (sqlite:///path.db, "
+                       f"postgresql://user@host/db), or empty for the run folder's study.db")
 
 
 def _check_targets(targets: Sequence[float]) -> list[float]:
@@ -73,14 +86,17 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
     start = time.perf_counter()
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
     projector = BandProjector(complexity, bands, _tolerance(bands)) if bands and cfg.bands else None
-    study = Study(out, space, complexity, targets, seed, cfg.sampler, projector)
+    study = Study(out, space, complexity, targets, seed, cfg.sampler, projector, cfg.storage)
     study.enqueue(first_layouts(space, supernet_layouts))
     bar = tqdm(total=cfg.trials, initial=min(len(study.complete()), cfg.trials), unit="trial",
                desc=f"outer {space.name} ({cfg.backend})", disable=not progress, dynamic_ncols=True)
     bar.set_postfix(best_postfix(study.study, targets))
     try:
-        if cfg.backend == "optuna":
-            objective_s = _run_optuna(study, scorer, cfg.trials, bar)
+        if cfg.backend == "optuna" and cfg.workers > 1:
+            objective_s = _run_workers(study, [_worker_spec(study, scorer, cfg, seed + k, projector)
+                                               for k in range(cfg.workers)], bar)
+        elif cfg.backend == "optuna":
+            objective_s = run_loop(study, scorer, cfg.trials, bar)
         else:
             from .ray_backend import run_ray
 
@@ -99,19 +115,53 @@ def _tolerance(bands: Sequence[Band]) -> float:
     return min(1 - band.low / band.target for band in bands)
 
 
-def _run_optuna(study: Study, scorer: Callable[[Mapping[str, int]], Score], trials: int,
-                bar: tqdm) -> float:
-    """Ask, score and tell in this process until ``trials`` are finished; seconds spent scoring."""
+def run_loop(study: Study, scorer: Callable[[Mapping[str, int]], Score], trials: int,
+             bar: tqdm | None) -> float:
+    """Ask, score (with heartbeats) and tell until ``trials`` are finished, waiting for trials that
+    other processes run (failed and queued again by their heartbeat if those processes died); the
+    seconds spent scoring."""
     objective_s = 0.0
-    while (trial := study.ask(trials)) is not None:
+    while True:
+        trial = study.ask(trials)
+        if trial is None:
+            if not study.running():
+                return objective_s
+            time.sleep(HEARTBEAT_INTERVAL)  # another process's trial: finished, or failed when stale
+            continue
         t0 = time.perf_counter()
         try:
-            score = scorer(layout_of_params(study.space, trial.params))
+            with study.heartbeat(trial):
+                score = scorer(layout_of_params(study.space, trial.params))
         except Exception:
             study.record(trial, None)
             raise
         objective_s += time.perf_counter() - t0
         study.record(trial, score)
-        bar.update(1)
-        bar.set_postfix(best_postfix(study.study, study.targets))
-    return objective_s
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(best_postfix(study.study, study.targets))
+
+
+def _run_workers(study: Study, specs: Sequence[WorkerSpec], bar: tqdm | None) -> float:
+    """Worker processes do the trials; this process follows the study until they are done."""
+    processes = start_workers(specs)
+    done = len(study.complete())
+    while any(p.is_alive() for p in processes):
+        time.sleep(1.0)
+        finished = len(study.complete())
+        if bar is not None and finished > done:
+            bar.update(finished - done)
+            bar.set_postfix(best_postfix(study.study, study.targets))
+        done = finished
+    failed = [p.exitcode for p in processes if p.exitcode]
+    if failed and len(study.complete()) < specs[0].trials:
+        raise RuntimeError(f"outer search: {len(failed)} worker process(es) failed (exit codes {failed})")
+    return float("nan")  # the workers' scoring time is theirs
+
+
+def _worker_spec(study: Study, scorer, cfg: OuterConfig, seed: int, projector) -> WorkerSpec:
+    return WorkerSpec(str(study.out), str(study.space.path), study.complexity.profile.to_json(),
+                      list(study.targets), seed, cfg.sampler, cfg.storage,
+                      list(projector.bands) if projector else [], projector.tolerance if projector else 0.0,
+                      cfg.trials, max(1, torch.get_num_threads() // cfg.workers),
+                      ScorerSpec.of(scorer, study.space.path))

@@ -11,6 +11,7 @@ import fcntl
 import math
 import os
 import socket
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -76,24 +77,22 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(owner: str) -> bool:
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname():
-        return True  # another host's trial: cannot tell, leave it alone
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, ValueError):
-        return True
-    return True
+#: seconds between a running trial's heartbeats, and without one before it counts as failed
+HEARTBEAT_INTERVAL, GRACE_PERIOD = 2, 10
+#: how often a trial whose process died is run again
+MAX_RETRY = 3
+
+
+def storage_url(out: Path, url: str = "") -> str:
+    """``url``, or the run folder's SQLite file."""
+    return url or f"sqlite:///{(out / STUDY_FILE).resolve()}"
 
 
 class Study:
     """The SQLite study of a run folder, with the exclusive lock every storage write takes."""
 
     def __init__(self, out: Path, space: Space, complexity: Complexity, targets: list[float],
-                 seed: int, sampler: str, projector: BandProjector | None = None):
+                 seed: int, sampler: str, projector: BandProjector | None = None, storage: str = ""):
         self.out, self.space, self.complexity, self.targets = out, space, complexity, targets
         self.projector = projector
         self.names = param_names(space)
@@ -103,9 +102,11 @@ class Study:
         self.optuna_s = 0.0  # time inside Optuna (sampler + storage), lock waits included
         self.recorded = 0  # trials this process finished
         with self.locked():
+            url = storage_url(out, storage)
             self.storage = optuna.storages.RDBStorage(
-                f"sqlite:///{(out / STUDY_FILE).resolve()}",
-                engine_kwargs={"connect_args": {"timeout": 120}})
+                url, engine_kwargs={"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None,
+                heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD,
+                heartbeat_stale_trial_callback=optuna.storages.RetryFailedTrialCallback(MAX_RETRY))
             base = optuna.create_study(storage=self.storage, study_name=STUDY_NAME,
                                        directions=["minimize", "minimize"], load_if_exists=True)
             finished = len(base.get_trials(deepcopy=False,
@@ -117,7 +118,7 @@ class Study:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                     self.study.set_metric_names(["gmacs", "rd_loss"])
-            self._fail_orphans()
+            self.study_id = self.storage.get_study_id_from_name(STUDY_NAME)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -136,19 +137,42 @@ class Study:
     def complete(self):
         return self.trials((TrialState.COMPLETE,))
 
-    def _fail_orphans(self) -> None:
-        for t in self.trials((TrialState.RUNNING,)):
-            owner = t.user_attrs.get("owner", "")
-            if owner and not _alive(owner):
-                self.storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+    def fail_stale(self) -> None:
+        """Trials whose heartbeat stopped (their process died) fail and are queued again."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(self.study)
+
+    def running(self) -> int:
+        return len(self.trials((TrialState.RUNNING,)))
+
+    @contextlib.contextmanager
+    def heartbeat(self, trial) -> Iterator[None]:
+        """Record the trial's heartbeat from a thread while it is scored (Optuna records it only inside
+        ``study.optimize``; this ask-and-tell loop records it itself)."""
+        trial_id = self._trial_id(trial)
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT_INTERVAL):
+                self.storage.record_heartbeat(trial_id)
+
+        thread = threading.Thread(target=beat, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def _trial_id(self, trial) -> int:
+        return self.storage.get_trial_id_from_study_id_trial_number(self.study_id, trial.number)
 
     def taken(self) -> dict[tuple[int, ...], int]:
         """Layouts finished, running or queued -> a trial number holding them."""
-        states = (TrialState.COMPLETE, TrialState.RUNNING,
-                  TrialState.WAITING)
         out = {}
-        for t in self.trials(states):
-            params = t.params if t.params else t.system_attrs.get("fixed_params", {})
+        for t in self.trials((TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)):
+            params = t.params or t.user_attrs.get("queued_params", {})
             if all(n in params for n in self.names):
                 out.setdefault(_key(params, self.names), t.number)
         return out
@@ -162,7 +186,8 @@ class Study:
                 key = _key(params, self.names)
                 if key in taken:
                     continue
-                self.study.enqueue_trial(params, user_attrs={"source": source, "name": name})
+                self.study.enqueue_trial(params, user_attrs={"source": source, "name": name,
+                                                             "queued_params": params})
                 taken[key] = -1
 
     def busy(self) -> int:
@@ -174,13 +199,16 @@ class Study:
         outside every target band is PRUNED too and its projection into a band queued instead."""
         total = math.prod(self.space.group_sizes)
         with self.locked():
+            self.fail_stale()
             for attempt in range(1000):
                 if self.busy() >= trials:
                     return None
                 taken = self.taken()
                 if len(taken) >= total and not self.trials((TrialState.WAITING,)):
                     return None
-                trial = self.study.ask(self.dists)
+                with warnings.catch_warnings():  # heartbeats are recorded by this loop itself
+                    warnings.filterwarnings("ignore", message=".*Heartbeat of storage.*")
+                    trial = self.study.ask(self.dists)
                 key = _key(trial.params, self.names)
                 if key in taken and taken[key] != trial.number:
                     trial.set_user_attr("duplicate_of", int(taken[key]))
@@ -191,6 +219,9 @@ class Study:
                     if attempt < 50 and self._moved_into_band(trial, taken):
                         continue
                 trial.set_user_attr("owner", _owner())
+                # its first heartbeat before anyone can see it running: a trial whose process dies at
+                # any point after this is failed by its stale heartbeat and run again
+                self.storage.record_heartbeat(self._trial_id(trial))
                 return trial
         return None
 
@@ -208,12 +239,16 @@ class Study:
         if tuple(projected) not in taken:
             params = dict(zip(self.names, projected))
             self.study.enqueue_trial(params, user_attrs={"source": "sampled", "band": band.target,
-                                                         "proposal": int(trial.number)})
+                                                         "proposal": int(trial.number),
+                                                         "queued_params": params})
         return True
 
-    def record(self, trial, score: Score | None) -> None:
-        """Objectives, the constraint and the per-target attributes, then ``tell`` (under the lock)."""
+    def record(self, trial, score: Score | None, extra: Mapping[str, Any] | None = None) -> None:
+        """Objectives, the constraint and the per-target attributes (and ``extra`` ones, e.g. the node
+        that scored it), then ``tell`` (under the lock)."""
         with self.locked():
+            for name, value in (extra or {}).items():
+                trial.set_user_attr(name, value)
             if score is None or not math.isfinite(score.rd_loss):
                 self.study.tell(trial, state=TrialState.FAIL)
                 return

@@ -33,14 +33,23 @@ from ..config import format_resolution
 from ..evaluation import bd_table
 from ..files import atomic_write
 from ..nn.layers import load_sliced
-from ..outer import (LayoutScorer, StudyResult, bands_of, export_architecture, run_study,
-                     validation_pairs)
+from ..outer import (LayoutScorer, StudyResult, bands_of, check_outer, export_architecture,
+                     run_study, validation_pairs)
 from ..reports import RENDERERS, Column, Point, plot_pareto, structure_table
 from ..supernet import LevelResult
 from ..training import codec_at_layout, latest_checkpoint
 from .job import Job
 from .supernet_job import bpp_source, supernet_stages, video_figures
 from .verdict import Contender, Verdict, grid_curve, judge, rd_rows
+
+
+def check_search(cfg) -> None:
+    """The outer search's settings, and (``backend=ray``) the Ray cluster, before any training."""
+    check_outer(cfg.outer)
+    if cfg.outer.backend == "ray":
+        from ..outer.ray_backend import check_ray
+
+        check_ray(cfg.outer, cfg.verbose)
 
 
 def default_out(preset: str, seed: int, lambdas: list[float] = ()):

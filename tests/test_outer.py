@@ -145,20 +145,3 @@ def test_bad_input(setup, tmp_path):
     assert not (tmp_path / "x").exists()
     with pytest.raises(BadInput, match="crop"):
         validation_pairs(crop=50)
-
-
-def test_ray_backend_lands_in_study(setup, tmp_path):
-    pytest.importorskip("ray.tune.search.optuna")
-    space, complexity, scorer, targets = setup
-    first = run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=2), seed=0,
-                      progress=False)
-    result = run_study(scorer, space, complexity, targets, tmp_path,
-                       OuterConfig(trials=4, backend="ray", cpus=2), seed=0, progress=False)
-    assert result.new_trials == 2 and len(result.trials) == 4
-    assert result.trials["params"].is_unique
-    trials = _finished(tmp_path / STUDY_FILE)
-    assert len(trials) == 4
-    assert [t.user_attrs["source"] for t in trials[:3]] == ["enqueued-uniform"] * 3
-    assert all("gmacs<=max_target" in t.constraints for t in trials)
-    assert (tmp_path / "ray").is_dir()
-    assert list(result.trials["number"][:2]) == list(first.trials["number"])

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import sys
 
 import torch
@@ -52,12 +53,29 @@ def _init_kwargs(cfg: OuterConfig, verbose: bool) -> dict:
             **common}
 
 
+def _reachable(address: str, timeout: float = 5.0) -> str:
+    """Why ``host:port`` (or ``ray://host:port``) does not answer, or an empty string (Ray itself
+    retries an unreachable address for minutes)."""
+    if address == "auto":
+        return ""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    return ""
+
+
 def _start_ray(cfg: OuterConfig, verbose: bool) -> bool:
     """Join ``cfg.ray_address`` or start a local instance; False if Ray was running already."""
     import ray
 
     if ray.is_initialized():
         return False
+    unreachable = _reachable(cfg.ray_address) if cfg.ray_address else ""
+    if unreachable:
+        raise BadInput(f"ray_address={cfg.ray_address!r}: nothing answers there ({unreachable}); start "
+                       f"the cluster with `ray start --head` or give its address")
     try:
         ray.init(**_init_kwargs(cfg, verbose))
     except (ConnectionError, RuntimeError, ValueError) as err:

@@ -103,10 +103,12 @@ class Study:
         self.recorded = 0  # trials this process finished
         with self.locked():
             url = storage_url(out, storage)
-            self.storage = optuna.storages.RDBStorage(
-                url, engine_kwargs={"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None,
-                heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD,
-                heartbeat_stale_trial_callback=optuna.storages.RetryFailedTrialCallback(MAX_RETRY))
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                self.storage = optuna.storages.RDBStorage(
+                    url, engine_kwargs={"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None,
+                    heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD,
+                    heartbeat_stale_trial_callback=optuna.storages.RetryFailedTrialCallback(MAX_RETRY))
             base = optuna.create_study(storage=self.storage, study_name=STUDY_NAME,
                                        directions=["minimize", "minimize"], load_if_exists=True)
             finished = len(base.get_trials(deepcopy=False,

@@ -61,7 +61,6 @@ from typing import Mapping, Sequence
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from compressai.entropy_models import GaussianConditional
 from compressai.ops.bound_ops import LowerBoundFunction
 

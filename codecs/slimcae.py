@@ -49,6 +49,7 @@ transform; the factorized prior has no MACs), never the paper's Table 2 (whose v
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 from typing import Mapping
 
 import torch
@@ -56,7 +57,8 @@ import torch.nn as nn
 
 from search.codec import Codec
 from search.entropy import SwitchableBitEstimator, quantize, update_all
-from search.nn.layers import SlimGDN, SlimGDNPlus, SwitchableGDN, conv, deconv
+from search.nn.blocks import GDNAnalysis, GDNSynthesis
+from search.nn.layers import SlimGDN, SlimGDNPlus, SwitchableGDN
 from search.nn.masks import apply_mask
 from search.nn.widths import Layer, Width, Widths
 
@@ -98,46 +100,24 @@ def gdn_layer(w: Widths, variant: str, width: Width, inverse: bool, row: str) ->
     raise ValueError(f"gdn={variant!r}: expected one of {', '.join(GDN_VARIANTS)}")
 
 
-class Analysis(nn.Module):
-    """The encoder: (conv, GDN) x 3, 3 -> y channels at H/16."""
+class Analysis(GDNAnalysis):
+    """The encoder: (conv, GDN) x 3, 3 -> y channels at H/16. The last conv has no bias, as in the public
+    code (``use_bias=False``)."""
 
     def __init__(self, w: Widths, variant: str, prefix: str = "analysis"):
-        super().__init__()
-        width_in = w.fixed(IMAGE)
-        for i, (k, s, bias) in enumerate([(9, 4, True), (5, 2, True), (5, 2, False)], 1):
-            key = f"{prefix}.conv{i}"
-            # the public code's last analysis conv has no bias (use_bias=False)
-            setattr(self, f"conv{i}", conv(w, key, width_in, k, s, bias=bias))
-            setattr(self, f"gdn{i}", gdn_layer(w, variant, w[key], False, key))
-            width_in = w[key]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for i in range(1, 4):
-            x = getattr(self, f"gdn{i}")(getattr(self, f"conv{i}")(x))
-        return x
+        super().__init__(w, prefix, w.fixed(IMAGE), [(9, 4, True), (5, 2, True), (5, 2, False)],
+                         partial(gdn_layer, w, variant))
 
 
-class Synthesis(nn.Module):
+class Synthesis(GDNSynthesis):
     """The decoder: (IGDN, deconv) x 3, y channels at H/16 -> 3 channels at H.
 
     ``igdn1`` runs on the latent and belongs to row ``deconv1``; ``igdn2``/``igdn3`` follow
     ``deconv1``/``deconv2`` and belong to their rows."""
 
     def __init__(self, w: Widths, y: Width, variant: str, prefix: str = "synthesis"):
-        super().__init__()
-        self.igdn1 = gdn_layer(w, variant, y, True, f"{prefix}.deconv1")
-        width_in = y
-        for i, (k, s) in enumerate([(5, 2), (5, 2), (9, 4)], 1):
-            key = f"{prefix}.deconv{i}"
-            setattr(self, f"deconv{i}", deconv(w, key, width_in, k, s, k // 2, s - 1))
-            if i < 3:
-                setattr(self, f"igdn{i + 1}", gdn_layer(w, variant, w[key], True, key))
-            width_in = w[key]
-
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        x = self.deconv1(self.igdn1(y))
-        x = self.deconv2(self.igdn2(x))
-        return self.deconv3(self.igdn3(x))
+        super().__init__(w, prefix, y, [(5, 2, 2, 1), (5, 2, 2, 1), (9, 4, 4, 3)],
+                         partial(gdn_layer, w, variant))
 
 
 class SlimCAE(Codec):

@@ -81,6 +81,7 @@ those of the sliced model.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 from typing import Mapping, Sequence
 
 import torch
@@ -91,6 +92,7 @@ from compressai.entropy_models import GaussianConditional
 
 from search.codec import Codec
 from search.entropy import BitEstimator, quantize, update_all
+from search.nn.blocks import GDNAnalysis, GDNSynthesis
 from search.nn.layers import (Slim, SwitchableGDN, conv, deconv, nonpersistent_buffers,
                               prefix_index)
 from search.nn.masks import apply_mask
@@ -159,22 +161,12 @@ def _switchable(w: Widths, width: Width, inverse: bool, row: str) -> SwitchableG
     return SwitchableGDN(w, width, width_options(width.full), inverse=inverse, row=row)
 
 
-class SlimFE(nn.Module):
+class SlimFE(GDNAnalysis):
     """Encoder: Conv 9x9 s3, swGDN, Conv 5x5 s2, swGDN, Conv 5x5 s2, swGDN (3 -> y @ H/12)."""
 
     def __init__(self, w: Widths, prefix: str = "SlimFE"):
-        super().__init__()
-        width_in = w.fixed(IMAGE)
-        for i, (k, s) in enumerate([(9, 3), (5, 2), (5, 2)], 1):
-            key = f"{prefix}.conv{i}"
-            setattr(self, f"conv{i}", conv(w, key, width_in, k, s))
-            setattr(self, f"gdn{i}", _switchable(w, w[key], False, key))
-            width_in = w[key]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for i in range(1, 4):
-            x = getattr(self, f"gdn{i}")(getattr(self, f"conv{i}")(x))
-        return x
+        super().__init__(w, prefix, w.fixed(IMAGE), [(9, 3, True), (5, 2, True), (5, 2, True)],
+                         partial(_switchable, w))
 
 
 class SlimHE(nn.Module):
@@ -195,7 +187,7 @@ class SlimHE(nn.Module):
         return self.conv3(x)
 
 
-class SlimFD(nn.Module):
+class SlimFD(GDNSynthesis):
     """Decoder: swIGDN, ConvT 5x5 s2, swIGDN, ConvT 5x5 s2, swIGDN, ConvT 9x9 s3 (y -> 3 @ H).
 
     ``igdn1`` runs on the latent and belongs to row ``deconv1``; ``igdn2``/``igdn3`` follow
@@ -203,21 +195,8 @@ class SlimFD(nn.Module):
     """
 
     def __init__(self, w: Widths, y: Width, prefix: str = "SlimFD"):
-        super().__init__()
-        self.igdn1 = _switchable(w, y, True, f"{prefix}.deconv1")
-        width_in = y
-        specs = [(5, 2, 2, 1), (5, 2, 2, 1), (9, 3, 3, 0)]
-        for i, (k, s, p, op) in enumerate(specs, 1):
-            key = f"{prefix}.deconv{i}"
-            setattr(self, f"deconv{i}", deconv(w, key, width_in, k, s, p, op))
-            if i < 3:
-                setattr(self, f"igdn{i + 1}", _switchable(w, w[key], True, key))
-            width_in = w[key]
-
-    def forward(self, y: torch.Tensor) -> torch.Tensor:
-        x = self.deconv1(self.igdn1(y))
-        x = self.deconv2(self.igdn2(x))
-        return self.deconv3(self.igdn3(x))
+        super().__init__(w, prefix, y, [(5, 2, 2, 1), (5, 2, 2, 1), (9, 3, 3, 0)],
+                         partial(_switchable, w))
 
 
 class SlimHD(nn.Module):

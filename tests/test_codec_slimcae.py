@@ -17,7 +17,7 @@ from search.nn.layers import SlimGDN, SlimGDNPlus, SwitchableGDN, load_sliced
 from search.reports import layer_notations
 from search.space import load_space
 
-from conftest import assert_same_coding, random_layouts
+from conftest import assert_same_coding, random_layouts, smooth_images
 
 SLIMCAE = load_codec("slimcae")
 SIZE = 64
@@ -36,10 +36,7 @@ def full(request):
 
 
 def image(seed: int = 0, batch: int = 1) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    base = torch.nn.functional.interpolate(torch.rand(batch, 3, 8, 8, generator=g), size=SIZE,
-                                           mode="bilinear", align_corners=False)
-    return (base + 0.05 * torch.rand(batch, 3, SIZE, SIZE, generator=g)).clamp(0, 1)
+    return smooth_images(batch, SIZE, seed)
 
 
 def test_widths_and_sub_caes_are_layouts_of_the_space(space):

@@ -10,6 +10,8 @@ from search.codec import load_codec
 from search.training.lambda_scheduling import (LambdaScheduling, RDPoint, decide, scaled,
                                                schedule_lambdas, slope)
 
+from conftest import smooth_images
+
 SLIMCAE = load_codec("slimcae")
 
 
@@ -44,13 +46,7 @@ def test_config_checks():
 
 
 def images(count: int, seed: int) -> list[torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for _ in range(count):
-        base = torch.nn.functional.interpolate(torch.rand(1, 3, 4, 4, generator=g), size=32,
-                                               mode="bilinear", align_corners=False)
-        out.append((base + 0.05 * torch.rand(1, 3, 32, 32, generator=g)).clamp(0, 1))
-    return out
+    return [smooth_images(1, 32, seed * 100 + i, coarse=4) for i in range(count)]
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,14 @@ from search.entropy import update_all
 from search.nn.layers import load_sliced
 from search.training.rd import rd_loss
 
+from conftest import smooth_images
+
 SLIMCAE = load_codec("slimcae")
 SIZE = 64
 
 
 def images(batch: int = 2, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    base = torch.nn.functional.interpolate(torch.rand(batch, 3, 8, 8, generator=g), size=SIZE,
-                                           mode="bilinear", align_corners=False)
-    return (base + 0.05 * torch.rand(batch, 3, SIZE, SIZE, generator=g)).clamp(0, 1)
+    return smooth_images(batch, SIZE, seed)
 
 
 def train(model, x, steps: int, lmbda: float = 512.0, lr: float = 1e-4) -> list[float]:

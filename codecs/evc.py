@@ -54,6 +54,13 @@ has no training code; noise is applied before the checkerboard masks are re-appl
 stay zero), likelihoods lower-bounded at 1e-9 (CompressAI) instead of ``-log2(p + 1e-5)`` clamped at 0,
 CompressAI's scale table (0.11..256, 64 levels) instead of (0.11..64, 256 levels), CompressAI's rANS
 instead of the public C++ coder, and ``decompress`` returns x_hat unclamped (equal to ``forward``'s).
+Loaded with the public weights, ``forward`` gives the public model's x_hat exactly, and its bits with the
+public formula (checked once against the public classes, outside this repository).
+
+Complexity: every figure in ``profiles/evc@1920x1080.json`` is fvcore's count of ``decode`` at 1920x1088
+(the public padding to 64), never the paper's (its MACs are not used). Parameter counts are checked
+against Table 3 (``tests/test_codec_evc.py``): 3.375 / 2.331 / 1.141 M decoder parameters for L / M / S,
+printed 3.38 / 2.33 / 1.14.
 """
 from __future__ import annotations
 

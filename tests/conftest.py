@@ -24,6 +24,15 @@ def fixtures() -> Path:
     return FIXTURES
 
 
+def smooth_images(batch: int = 1, size: int = 64, seed: int = 0, coarse: int = 8) -> torch.Tensor:
+    """[batch, 3, size, size] images in [0, 1]: a bilinearly upsampled coarse random image plus a little
+    noise (something an image codec can learn to code in a few steps)."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.nn.functional.interpolate(torch.rand(batch, 3, coarse, coarse, generator=g), size=size,
+                                           mode="bilinear", align_corners=False)
+    return (base + 0.05 * torch.rand(batch, 3, size, size, generator=g)).clamp(0, 1)
+
+
 def load_fixture(name: str):
     return yaml.safe_load((FIXTURES / name).read_text())
 

@@ -12,7 +12,7 @@ from search.errors import BadInput
 from search.paths import SPACE_DIR
 from search.space import load_space
 
-SPACES = ["dvc", "fvc", "dcvc", "slimvc"]
+SPACES = ["dvc", "fvc", "dcvc", "slimvc", "slimcae", "evc"]
 
 
 @pytest.fixture(scope="module", params=SPACES)
@@ -302,3 +302,39 @@ def test_bad_space_does_not_mutate_builtin(tmp_path):
     with pytest.raises(BadInput):
         load_space(_write(tmp_path, data))
     assert (SPACE_DIR / "fvc.yaml").read_text() == before
+
+
+# -- the image codecs' spaces ----------------------------------------------------------------------
+
+
+def test_slimcae_width_without_a_gdn_set(tmp_path):
+    """SwitchGDN holds one parameter set per SlimCAE width: another width does not build."""
+    data = _data("slimcae")
+    _module_with(data, "synthesis.deconv1")["layers"]["synthesis.deconv1"] = [192, 100]
+    data["ties"] = [["synthesis.deconv2", "analysis.conv1"]]
+    _fails(_write(tmp_path, data), "synthesis.deconv1", "100", "does not build")
+
+
+def test_slimcae_image_output_is_fixed(tmp_path):
+    data = _data("slimcae")
+    _module_with(data, "synthesis.deconv3")["layers"]["synthesis.deconv3"] = "default"
+    _fails(_write(tmp_path, data), "synthesis.deconv3", "image output")
+
+
+def test_evc_entropy_trunk_is_fixed(tmp_path):
+    data = _data("evc")
+    _module_with(data, "hyper_dec.0.block.2")["layers"]["hyper_dec.0.block.2"] = [192, 96]
+    _fails(_write(tmp_path, data), "hyper_dec.0.block.2", "cannot be slimmed")
+
+
+def test_evc_width_above_full(tmp_path):
+    data = _data("evc")
+    _module_with(data, "dec.1.upsample")["layers"]["dec.1.upsample"] = [256, 192]
+    _fails(_write(tmp_path, data), "dec.1.upsample", "above")
+
+
+def test_slimvc_entropy_boundary_is_fixed(tmp_path):
+    """SlimVC's entropy modules keep their outputs at full width: slimming one is refused."""
+    data = _data("slimvc")
+    _module_with(data, "SlimTPM.conv3")["layers"]["SlimTPM.conv3"] = "default"
+    _fails(_write(tmp_path, data), "SlimTPM.conv3", "full width")

@@ -7,7 +7,8 @@ from .common import bits, get_scale_table, quantize
 from .factorized import BitEstimator, Bitparm
 from .gaussian import MeanGaussianConditional
 from .laplace import LaplaceConditional
+from .switchable import SwitchableBitEstimator
 from .tables import update_all
 
-__all__ = ["BitEstimator", "Bitparm", "LaplaceConditional", "MeanGaussianConditional", "bits",
-           "get_scale_table", "quantize", "update_all"]
+__all__ = ["BitEstimator", "Bitparm", "LaplaceConditional", "MeanGaussianConditional",
+           "SwitchableBitEstimator", "bits", "get_scale_table", "quantize", "update_all"]

@@ -1,4 +1,5 @@
-"""Residual blocks of the public DVC, FVC and DCVC code, each written once.
+"""Residual blocks of the public DVC, FVC and DCVC code, and Ballé et al.'s GDN transforms, each written
+once.
 
 A block takes its two convolutions already built, so one class serves the decoder side (``.slim``:
 width-aware convolutions, one ``R`` row of the structure table) and the encoder side (``.plain``:
@@ -8,11 +9,13 @@ Keys are the public code's (``conv1``/``conv2``, ``conv.0``/``conv.2``, ``res1..
 """
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layers import SlimConv2d
+from .layers import SlimConv2d, conv, deconv
 from .widths import Width, Widths
 
 
@@ -97,3 +100,55 @@ class Resblocks(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.res3(self.res2(self.res1(x)))
+
+
+# -- Ballé et al.'s GDN transforms (SlimVC's SlimFE/SlimFD, SlimCAE's analysis/synthesis) -------------
+
+#: makes a GDN (``inverse=False``) or IGDN on ``width`` counted in report row ``row``
+GDNFactory = Callable[[Width, bool, str], nn.Module]
+
+
+class GDNAnalysis(nn.Module):
+    """Ballé et al.'s analysis transform: stages of (conv, GDN), keys ``conv<i>``/``gdn<i>``; stage ``i``
+    is the row ``<prefix>.conv<i>`` (kernel, stride, bias) and its GDN is counted in that row."""
+
+    def __init__(self, w: Widths, prefix: str, width_in: Width,
+                 stages: Sequence[tuple[int, int, bool]], gdn: GDNFactory):
+        super().__init__()
+        self.stages = len(stages)
+        for i, (k, s, bias) in enumerate(stages, 1):
+            key = f"{prefix}.conv{i}"
+            setattr(self, f"conv{i}", conv(w, key, width_in, k, s, bias=bias))
+            setattr(self, f"gdn{i}", gdn(w[key], False, key))
+            width_in = w[key]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i in range(1, self.stages + 1):
+            x = getattr(self, f"gdn{i}")(getattr(self, f"conv{i}")(x))
+        return x
+
+
+class GDNSynthesis(nn.Module):
+    """Ballé et al.'s synthesis transform: stages of (IGDN, transposed conv), keys ``igdn<i>``/
+    ``deconv<i>``; stage ``i`` is the row ``<prefix>.deconv<i>`` (kernel, stride, padding,
+    output_padding). ``igdn1`` runs on the latent ``y`` and ``igdn<i+1>`` on ``deconv<i>``'s output:
+    both are counted in row ``deconv<i>``, the row whose width their channels follow or whose input they
+    are."""
+
+    def __init__(self, w: Widths, prefix: str, y: Width, stages: Sequence[tuple[int, int, int, int]],
+                 gdn: GDNFactory):
+        super().__init__()
+        self.stages = len(stages)
+        self.igdn1 = gdn(y, True, f"{prefix}.deconv1")
+        width_in = y
+        for i, (k, s, p, op) in enumerate(stages, 1):
+            key = f"{prefix}.deconv{i}"
+            setattr(self, f"deconv{i}", deconv(w, key, width_in, k, s, p, op))
+            if i < self.stages:
+                setattr(self, f"igdn{i + 1}", gdn(w[key], True, key))
+            width_in = w[key]
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        for i in range(1, self.stages + 1):
+            y = getattr(self, f"deconv{i}")(getattr(self, f"igdn{i}")(y))
+        return y

@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from compressai.layers import GDN as _CompressaiGDN
 from compressai.layers import MaskedConv2d as _CompressaiMaskedConv2d
+from compressai.ops.parametrizers import NonNegativeParametrizer
 from torchvision.ops import deform_conv2d
 
 from .masks import Mix, apply_mask
@@ -129,7 +130,8 @@ class SlimConvTranspose2d(Slim, nn.ConvTranspose2d):
 
 
 class SubPixelConv2d(Slim, nn.Sequential):
-    """DCVC's ``subpel_conv3x3``: Conv 3x3 to ``r^2 * out`` channels, then PixelShuffle(r).
+    """DCVC's ``subpel_conv3x3`` (and EVC's ``subpel_conv1x1`` with ``kernel_size=1``): a conv to
+    ``r^2 * out`` channels, then PixelShuffle(r).
 
     PixelShuffle maps conv channel ``c * r^2 + i`` to output channel ``c``, so the leading ``r^2 * w``
     conv channels are exactly the leading ``w`` output channels: slicing stays a prefix.
@@ -186,8 +188,31 @@ class SlimGDN(Slim, _CompressaiGDN):
         _copy(self.gamma, full.gamma[idx][:, idx])
 
 
+def _switch_sets(row: str, width: Width, options: Iterable[int]) -> list[int]:
+    """The widths a switchable layer keeps parameters for: every option at full width, else only the
+    built width (which must be an option)."""
+    options = sorted(set(int(o) for o in options) | {width.full})
+    if width.now not in options:
+        raise ValueError(f"{row}: switchable layer has no parameter set for width {width.now}; "
+                         f"it has {options}")
+    return options if width.now == width.full else [width.now]
+
+
+def mix_width_branches(x: torch.Tensor, entry: tuple[torch.Tensor, tuple[int, ...]],
+                       branch) -> torch.Tensor:
+    """``sum_k a_k * pad(branch(x[:, :w_k], w_k))``: a layer with per-width parameters under channel
+    masks. With one-hot weights this is exactly the chosen width's layer on its leading channels (zero
+    beyond), i.e. the sliced layer's output."""
+    weights, widths = entry
+    out = x.new_zeros(x.shape)
+    for a, w in zip(weights.to(x.dtype), widths):
+        out = out + a * F.pad(branch(x[:, :w], w), (0, 0, 0, 0, 0, x.shape[1] - w))
+    return out
+
+
 class SwitchableGDN(Slim, nn.Module):
-    """SlimVC's switchable GDN/IGDN: one parameter set per width (``gdn.<width>.beta``/``.gamma``).
+    """SlimCAE's SwitchGDN (Yang et al., section 3.4, Eq. 2; SlimVC uses it too): one GDN/IGDN
+    parameter set per width (``gdn.<width>.beta``/``.gamma``).
 
     Built at full width it holds a set for every width in ``options``; built at a layout it holds only
     that width's set. Masked, it mixes the sets by the width weights (each set on its leading channels).
@@ -196,11 +221,7 @@ class SwitchableGDN(Slim, nn.Module):
     def __init__(self, ctx: Widths, width: Width, options: Iterable[int], inverse: bool = False,
                  *, row: str):
         nn.Module.__init__(self)
-        options = sorted(set(int(o) for o in options) | {width.full})
-        kept = options if width.now == width.full else [width.now]
-        if width.now not in options:
-            raise ValueError(f"{row}: switchable GDN has no parameter set for width {width.now}; "
-                             f"it has {options}")
+        kept = _switch_sets(row, width, options)
         self.gdn = nn.ModuleDict({str(c): _CompressaiGDN(c, inverse=inverse) for c in kept})
         nonpersistent_buffers(self)
         self._slim_init(ctx, width, width, row)
@@ -209,18 +230,85 @@ class SwitchableGDN(Slim, nn.Module):
         entry = self.mix.weights(self.out_w.key) if self.out_w.key else None
         if entry is None:  # the built width, not x.shape[1]: under jit tracing (fvcore) that is a tensor
             return self.gdn[str(self.out_w.now)](x)
-        weights, widths = entry
-        out = x.new_zeros(x.shape)
-        for a, w in zip(weights.to(x.dtype), widths):
-            branch = self.gdn[str(w)](x[:, :w])
-            out = out + a * F.pad(branch, (0, 0, 0, 0, 0, x.shape[1] - w))
-        return out
+        return mix_width_branches(x, entry, lambda part, w: self.gdn[str(w)](part))
 
     def load_sliced_from(self, full: "SwitchableGDN") -> None:
         for name, gdn in self.gdn.items():
             src = full.gdn[name]
             _copy(gdn.beta, src.beta)
             _copy(gdn.gamma, src.gamma)
+
+
+class SlimGDNPlus(Slim, nn.Module):
+    """SlimCAE's SlimGDN+ (Yang et al., section 3.4, Fig. 3c): one slimmable GDN/IGDN (``gdn.beta``
+    [C], ``gdn.gamma`` [C, C], shared by every width as SlimGDN's are: a narrower width uses their leading
+    block) modulated per width by four switchable scalars, ``gamma_k = s_gamma,k * gamma' + b_gamma,k``
+    and ``beta_k = s_beta,k * beta' + b_beta,k`` (``modulation.<width>`` = [s_beta, b_beta, s_gamma,
+    b_gamma]). The scalars are kept non-negative by the same reparametrisation as beta and gamma
+    (scales start at 1, biases at 0), as the SlimCAE code does.
+
+    Built at full width it holds the scalars of every width in ``options``; built at a layout, only that
+    width's. Masked, it mixes the widths' outputs by the mask weights, each on its leading channels, so
+    the masked full model equals the sliced one. fvcore counts its ``conv2d(x**2, gamma, beta)``: C*C
+    MACs per pixel, like a GDN.
+    """
+
+    def __init__(self, ctx: Widths, width: Width, options: Iterable[int], inverse: bool = False,
+                 *, row: str):
+        nn.Module.__init__(self)
+        kept = _switch_sets(row, width, options)
+        self.gdn = _CompressaiGDN(width.now, inverse=inverse)
+        self.modulation_reparam = NonNegativeParametrizer()
+        start = self.modulation_reparam.init(torch.tensor([1.0, 0.0, 1.0, 0.0]))
+        self.modulation = nn.ParameterDict({str(c): nn.Parameter(start.clone()) for c in kept})
+        nonpersistent_buffers(self)
+        self._slim_init(ctx, width, width, row)
+
+    def _normalise(self, x: torch.Tensor, width: int) -> torch.Tensor:
+        """The GDN of the leading ``width`` channels with that width's modulation."""
+        s_beta, b_beta, s_gamma, b_gamma = self.modulation_reparam(self.modulation[str(width)])
+        beta = s_beta * self.gdn.beta_reparam(self.gdn.beta)[:width] + b_beta
+        gamma = s_gamma * self.gdn.gamma_reparam(self.gdn.gamma)[:width, :width] + b_gamma
+        norm = F.conv2d(x ** 2, gamma[:, :, None, None], beta)
+        return x * (torch.sqrt(norm) if self.gdn.inverse else torch.rsqrt(norm))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        entry = self.mix.weights(self.out_w.key) if self.out_w.key else None
+        if entry is None:
+            return self._normalise(x, self.out_w.now)
+        return mix_width_branches(x, entry, self._normalise)
+
+    def load_sliced_from(self, full: "SlimGDNPlus") -> None:
+        idx = prefix_index(self.out_w)
+        _copy(self.gdn.beta, full.gdn.beta[idx])
+        _copy(self.gdn.gamma, full.gdn.gamma[idx][:, idx])
+        for name, p in self.modulation.items():
+            _copy(p, full.modulation[name])
+
+
+class SlimDepthwiseConv2d(Slim, nn.Conv2d):
+    """A depth-wise ``nn.Conv2d`` (``groups`` = channels, weight ``[C, 1, k, k]``) at the layout's width.
+
+    fvcore counts ``C/g * C * k * k * H * W`` = ``C * k * k * H * W``: linear in the width, so its
+    MACs are ``coefficient * C * 1`` (:meth:`macs_widths` gives the constant 1 as the second factor).
+    """
+
+    def __init__(self, ctx: Widths, width: Width, kernel_size: int = 3, bias: bool = True, *, row: str):
+        nn.Conv2d.__init__(self, width.now, width.now, kernel_size, padding=kernel_size // 2,
+                           groups=width.now, bias=bias)
+        self._slim_init(ctx, width, width, row)
+
+    def macs_widths(self) -> tuple[Width, Width]:
+        return self.out_w, Widths.fixed(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.mask_out(super().forward(x))
+
+    def load_sliced_from(self, full: nn.Conv2d) -> None:
+        idx = prefix_index(self.out_w)
+        _copy(self.weight, full.weight[idx])
+        if self.bias is not None:
+            _copy(self.bias, full.bias[idx])
 
 
 class SlimDeformConv2d(Slim, nn.Module):
@@ -295,10 +383,10 @@ def load_sliced(small: nn.Module, full: nn.Module) -> nn.Module:
 
 
 def conv(w: Widths, key: str, width_in: WidthLike, kernel_size: int, stride: int = 1,
-         padding: int | None = None, out: Width | None = None) -> SlimConv2d:
+         padding: int | None = None, out: Width | None = None, bias: bool = True) -> SlimConv2d:
     """Row ``key``: a conv from ``width_in`` to ``key``'s width (or ``out``), recorded as C(in,out)."""
     out = w[key] if out is None else out
-    layer = SlimConv2d(w, width_in, out, kernel_size, stride, padding, row=key)
+    layer = SlimConv2d(w, width_in, out, kernel_size, stride, padding, bias, row=key)
     w.row(key, width_in, out)
     return layer
 
@@ -312,9 +400,10 @@ def deconv(w: Widths, key: str, width_in: WidthLike, kernel_size: int, stride: i
     return layer
 
 
-def subpel(w: Widths, key: str, width_in: WidthLike, upscale: int = 2) -> SubPixelConv2d:
+def subpel(w: Widths, key: str, width_in: WidthLike, upscale: int = 2,
+           kernel_size: int = 3) -> SubPixelConv2d:
     """Row ``key``: a sub-pixel conv to ``key``'s width, recorded as S(in,out)."""
-    layer = SubPixelConv2d(w, width_in, w[key], upscale, row=key)
+    layer = SubPixelConv2d(w, width_in, w[key], upscale, kernel_size, row=key)
     w.row(key, width_in, w[key])
     return layer
 

@@ -1,5 +1,6 @@
-"""The rate-distortion loss of a coded P-frame: ``R_m + R_r + lambda * D`` (Eq. 1 of the cgSlimDecoder
-supplementary), with rates in bits per pixel from the likelihoods."""
+"""The rate-distortion loss: ``R_m + R_r + lambda * D`` for a coded P-frame (Eq. 1 of the cgSlimDecoder
+supplementary), ``R + lambda * D`` for an image (likelihoods under the part ``"image"``), with rates in
+bits per pixel from the likelihoods."""
 from __future__ import annotations
 
 from typing import Mapping
@@ -21,14 +22,22 @@ def rates_bpp(likelihoods: Mapping[str, Mapping[str, torch.Tensor]], num_pixels:
 
 
 def rd_loss(output: Mapping, x: torch.Tensor, lmbda: float) -> dict[str, torch.Tensor]:
-    """``loss = R_m + R_r + lambda * MSE`` with rates in bpp over the batch's pixels."""
+    """``loss = R + lambda * MSE`` with ``R`` the rates of every likelihood part in bpp over the batch's
+    pixels: ``R_m + R_r`` for a P-frame codec, ``R_image`` (reported as ``bpp_image``) for an image
+    codec."""
     batch, _, height, width = x.shape
     rates = rates_bpp(output["likelihoods"], batch * height * width)
     motion = rates.get("motion", torch.zeros(()))
     residual = rates.get("residual", torch.zeros(()))
+    total = motion + residual
+    for part in sorted(rates.keys() - {"motion", "residual"}):
+        total = total + rates[part]
     mse = F.mse_loss(output["x_hat"], x)
-    return {"loss": motion + residual + lmbda * mse, "bpp": motion + residual,
-            "bpp_motion": motion, "bpp_residual": residual, "mse": mse}
+    out = {"loss": total + lmbda * mse, "bpp": total, "bpp_motion": motion, "bpp_residual": residual,
+           "mse": mse}
+    if "image" in rates:
+        out["bpp_image"] = rates["image"]
+    return out
 
 
 def figures_of(losses: Mapping[str, torch.Tensor]) -> dict[str, float]:

@@ -28,10 +28,13 @@ def test_functions_are_short():
 def test_no_reference_outside_the_repository():
     """No project issue numbers or documents users do not have (a public repository's issue, written
     ``owner/repo issue #N``, is a citation like any other)."""
-    pattern = re.compile(r"\bissues? #?\d+\b|DESIGN\.md|\.\./shared|/work/shared", re.IGNORECASE)
+    pattern = re.compile(r"\bissues? #?\d+\b|(?-i:DESIGN\.md)|decoders\.md|\.\./shared|/work/|seed file",
+                         re.IGNORECASE)
     public = re.compile(r"[\w.-]+/[\w.-]+ issues? #?\d+", re.IGNORECASE)
-    found = [f"{p.relative_to(ROOT)}:{i}" for folder in ("search", "codecs", "bench", "tests")
-             for p in sorted((ROOT / folder).rglob("*.py")) if p.name != "test_architecture.py"
+    files = [p for folder in ("search", "codecs", "bench", "tests", "spaces", "docs")
+             for pattern in ("*.py", "*.yaml", "*.md") for p in sorted((ROOT / folder).rglob(pattern))]
+    files.append(ROOT / "README.md")
+    found = [f"{p.relative_to(ROOT)}:{i}" for p in files if p.name != "test_architecture.py"
              for i, line in enumerate(p.read_text().splitlines(), 1)
              if pattern.search(line) and not public.search(line)]
     assert not found, found

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from ..errors import BadInput
 from .schema import Config
+from .values import embedding_dims
 
 PRESETS = ("quick", "paper")
 #: what a preset fixes when its codec does not say
@@ -74,7 +75,8 @@ def _eval(section: Any) -> Any:
 
 
 def check(cfg: Config, codec: Any, codec_name: str) -> None:
-    """The training values a resolved tree must satisfy (one line naming the key, exit 2)."""
+    """The values a resolved tree must satisfy (one line naming the key, exit 2): training, and the
+    supernet's complexity-vector embedding (checked before any training)."""
     training = cfg.training
     if training.reference not in ("gt", "recon"):
         raise BadInput(f"reference={training.reference!r}: expected gt or recon")
@@ -92,3 +94,5 @@ def check(cfg: Config, codec: Any, codec_name: str) -> None:
             raise BadInput(f"{name}={value}: must be >= 1")
     if training.lr <= 0:
         raise BadInput(f"lr={training.lr:g}: must be > 0")
+    supernet = cfg.supernet
+    embedding_dims(supernet.embedding, supernet.embedding_dims, len(supernet.target_gmacs))

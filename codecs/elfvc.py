@@ -33,7 +33,8 @@ Our choices (the layer table being unavailable)
       starts from the input, the layer feeding a DM block has its width: those are this codec's ties.
     * Scales: 4x by pixel unshuffle (space-to-depth) of the pixel inputs; encoders go down with 3x3
       stride-2 convs, decoders up with sub-pixel convs (S); the decoders' heads are sub-pixel convs
-      upsampling x4 to pixel space. LeakyReLU(0.1) after every conv that feeds another, outputs linear.
+      upsampling x4 to pixel space. LeakyReLU(0.1) inside DM blocks and after every conv_in, up, fuse,
+      down and hidden hyper layer; DM merges, heads, latent and state convs are linear.
     * Latents: flow 64 channels, residue 128, at 16x; hyper latents 32 and 64 at 64x (so frames are
       padded to multiples of 64). Hyper encoders: two 3x3 stride-2 convs; hyper decoders: two 5x5
       stride-2 transposed convs and a 3x3 conv to ``(mu0, raw sigma0)``, ``sigma0 = softplus(raw)``.
@@ -62,7 +63,11 @@ state need from the previous frame (``previous`` = x_{t-2}, ``flow`` = f_{t-1}, 
 (every call of the pipeline, which codes P-frames against one reference) the previous flow and state are
 zero and x_{t-2} is the reference, as for the first P-frame after an I-frame. Every call returns the
 ``context`` of the next frame. ``compress`` records the level vector (a frame header of ``log2 L`` bits,
-not counted in the strings) and ``decompress`` uses it unless given ``level``.
+not counted in the strings) and ``decompress`` uses it unless given ``level``. Trained one P-frame at a
+time, the residue decoder's ``state`` head gets no gradient (its output is the next frame's state) and
+the predictor only ever sees a zero previous flow: training on sequences with ``context`` is what
+teaches them. The searched layers never change the latents' widths, so channel masks need no special
+handling of rates: the masked full model codes exactly as the sliced one.
 
 Decoding (``decode``, whose cost is profiled)::
 

@@ -37,6 +37,31 @@ def load_fixture(name: str):
     return yaml.safe_load((FIXTURES / name).read_text())
 
 
+def shifted_frames(batch: int = 1, seed: int = 1, size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random reference and the frame to code: the reference shifted 2 pixels right, plus noise."""
+    g = torch.Generator().manual_seed(seed)
+    ref = torch.rand(batch, 3, size, size, generator=g)
+    x = (ref.roll(2, 3) + 0.02 * torch.randn(ref.shape, generator=g)).clamp(0, 1)
+    return ref, x
+
+
+def assert_real_bits_near_likelihoods(likelihoods: dict, strings: dict, batch: int) -> None:
+    """Every latent's real bitstream (one string per frame) within 10% (or 512 bits) of ``-log2`` of its
+    likelihoods, their total within 10%, and enough bits that the comparison means something."""
+    from search.entropy import bits
+
+    total_est = total_real = 0.0
+    for group, names in likelihoods.items():
+        for name, p in names.items():
+            coded = strings[group][name]
+            assert len(coded) == batch and all(isinstance(s, bytes) for s in coded)
+            est, real = bits(p).item(), sum(8 * len(s) for s in coded)
+            assert abs(real - est) <= max(0.1 * est, 512), (group, name, est, real)
+            total_est, total_real = total_est + est, total_real + real
+    assert total_est > 5000  # non-trivial latents
+    assert abs(total_real - total_est) <= 0.1 * total_est, (total_est, total_real)
+
+
 def assert_same_coding(a: dict, b: dict, atol: float = 1e-5) -> None:
     """Two ``forward`` outputs agree: reconstruction and every likelihood."""
     assert torch.allclose(a["x_hat"], b["x_hat"], atol=atol), (a["x_hat"] - b["x_hat"]).abs().max()

@@ -12,7 +12,7 @@ from search.errors import BadInput
 from search.paths import SPACE_DIR
 from search.space import load_space
 
-SPACES = ["dvc", "fvc", "dcvc", "slimvc", "slimcae", "evc"]
+SPACES = ["dvc", "fvc", "dcvc", "slimvc", "slimcae", "evc", "elfvc"]
 
 
 @pytest.fixture(scope="module", params=SPACES)

@@ -228,7 +228,7 @@ def test_help_lists_the_keys(capsys):
         assert key in text
 
 
-@pytest.mark.parametrize("codec", ["dvc", "fvc", "dcvc", "slimvc"])
+@pytest.mark.parametrize("codec", ["dvc", "fvc", "dcvc", "slimvc", "elfvc"])
 def test_quick_preset_fits_five_minutes(codec):
     """The quick preset stops itself in time (its time limit leaves room for start-up) at a valid crop."""
     space = load_space(codec)

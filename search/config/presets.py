@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from ..errors import BadInput
 from .schema import Config
+from .values import embedding_dims
 
 PRESETS = ("quick", "paper")
 #: what a preset fixes when its codec does not say
@@ -70,7 +71,8 @@ def _fill(section: Any, table: Mapping[str, Any], names: Mapping[str, str]) -> A
 
 
 def check(cfg: Config, codec: Any, codec_name: str) -> None:
-    """The training values a resolved tree must satisfy (one line naming the key, exit 2)."""
+    """The values a resolved tree must satisfy (one line naming the key, exit 2): training, and the
+    supernet's complexity-vector embedding (checked before any training)."""
     training = cfg.training
     if training.reference not in ("gt", "recon"):
         raise BadInput(f"reference={training.reference!r}: expected gt or recon")
@@ -90,3 +92,5 @@ def check(cfg: Config, codec: Any, codec_name: str) -> None:
         raise BadInput(f"lr={training.lr:g}: must be > 0")
     if any(float(v) <= 0 for v in cfg.lambdas) or len(set(cfg.lambdas)) != len(cfg.lambdas):
         raise BadInput(f"lambda={list(cfg.lambdas)}: expected distinct positive values")
+    supernet = cfg.supernet
+    embedding_dims(supernet.embedding, supernet.embedding_dims, len(supernet.target_gmacs))

@@ -57,6 +57,10 @@ class SupernetConfig:
                                                "0: none)")
     selector_lr: float = option(1e-2, "learning rate of the mode-selection module")
     hidden: int = option(64, "hidden units of the mode-selection module")
+    embedding: str = option("onehot", "complexity vector of a level: onehot (N levels, N dims; targets "
+                                      "between levels blend neighbouring one-hots linearly in GMACs) or "
+                                      "elfvc (ELF-VC's level embedding in embedding_dims dims)")
+    embedding_dims: int = option(0, "dimensions of embedding=elfvc (0: one per level, which is onehot)")
     beta: float = option(0.001, "beta when C_i is above its target (Eq. 3)")
     beta_below: float = option(-0.001, "beta when C_i is below its target (Eq. 3)")
     tau_start: float = option(3.0, "initial Gumbel-softmax temperature")

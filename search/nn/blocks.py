@@ -1,5 +1,5 @@
-"""Residual blocks of the public DVC, FVC and DCVC code, and Ballé et al.'s GDN transforms, each written
-once.
+"""Residual blocks of the public DVC, FVC and DCVC code, Ballé et al.'s GDN transforms and ELF-VC's
+Delayed-Merge block, each written once.
 
 A block takes its two convolutions already built, so one class serves the decoder side (``.slim``:
 width-aware convolutions, one ``R`` row of the structure table) and the encoder side (``.plain``:
@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .layers import SlimConv2d, conv, deconv
-from .widths import Width, Widths
+from .widths import Width, Widths, WidthLike
 
 
 def slim_pair(w: Widths, trunk: Width, hidden: Width, kernel_size: int, row: str
@@ -152,3 +152,50 @@ class GDNSynthesis(nn.Module):
         for i in range(1, self.stages + 1):
             y = getattr(self, f"deconv{i}")(getattr(self, f"igdn{i}")(y))
         return y
+
+
+class DelayedMerge(nn.Module):
+    """ELF-VC's Delayed-Merge block DM-C (Rippel et al., ICCV 2021, Sec. 3.2 and Fig. 6): several
+    convolutions of ``C`` channels with additive accumulation, their activations concatenated a single
+    time and reduced back to ``C`` channels::
+
+        a_0 = x;   a_k = a_{k-1} + LeakyReLU(conv_k(a_{k-1}), 0.1)   (k = 1..K, 3x3, C -> C)
+        y = merge(cat(a_0, a_1, ..., a_K))                           (1x1, (K + 1) C -> C)
+
+    The text gives no more (its Fig. 6 is the block's drawing); these are our choices: K = 3, the
+    accumulation starting from the block's input (so the input has ``C`` channels: the layer feeding a
+    DM block is tied to it), the concatenation of every accumulated state including the input, a
+    linear merge and no outer skip. Keys ``convs.<k>`` and ``merge``.
+
+    Like the residual blocks above, one class serves the decoder side (``.slim``: one ``DM`` row whose
+    width is ``C``) and the encoder side (``.plain``: full-width ``nn.Conv2d``).
+    """
+
+    def __init__(self, convs: list[nn.Module], merge: nn.Module):
+        super().__init__()
+        self.convs = nn.ModuleList(convs)
+        self.merge = merge
+
+    @classmethod
+    def slim(cls, w: Widths, trunk: Width, width: Width, depth: int = 3, kernel_size: int = 3, *,
+             row: str) -> "DelayedMerge":
+        """At the layout's widths: ``trunk`` is the input's width (equal to ``width`` at every layout the
+        codec's ties allow), ``width`` the block's ``C``; recorded as row ``DM(C)``."""
+        convs = [SlimConv2d(w, trunk if k == 0 else width, width, kernel_size, row=row)
+                 for k in range(depth)]
+        parts: WidthLike = [trunk] + [width] * depth
+        block = cls(convs, SlimConv2d(w, parts, width, 1, row=row))
+        w.row(row, width)
+        return block
+
+    @classmethod
+    def plain(cls, channels: int, depth: int = 3, kernel_size: int = 3) -> "DelayedMerge":
+        convs = [nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2)
+                 for _ in range(depth)]
+        return cls(convs, nn.Conv2d(channels * (depth + 1), channels, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        states = [x]
+        for conv in self.convs:
+            states.append(states[-1] + F.leaky_relu(conv(states[-1]), 0.1))
+        return self.merge(torch.cat(states, 1))

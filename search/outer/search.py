@@ -49,6 +49,9 @@ def check_outer(cfg: OuterConfig) -> None:
     if not 0 <= cfg.gpus_per_trial or cfg.cpus_per_trial <= 0:
         raise BadInput(f"gpus_per_trial={cfg.gpus_per_trial:g}, cpus_per_trial={cfg.cpus_per_trial:g}: "
                        f"expected gpus >= 0 and cpus > 0 (fractions allowed)")
+    if cfg.val_batches < 1 or cfg.val_count % cfg.val_batches:
+        raise BadInput(f"val_batches={cfg.val_batches}: expected a divisor of val_count={cfg.val_count} "
+                       f"(equal disjoint batches)")
     if cfg.storage and "://" not in cfg.storage:
         raise BadInput(f"storage={cfg.storage!r}: expected an RDB URL (sqlite:///path.db, "
                        f"postgresql://user@host/db), or empty for the run folder's study.db")

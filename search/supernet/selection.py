@@ -1,7 +1,7 @@
 """The mode-selection module of cgSlimDecoder and the differentiable complexity of its choices.
 
-The module maps a complexity vector (one-hot over the N levels; any non-negative vector summing to 1,
-e.g. an interpolation of two levels as ELF-VC interpolates its rate levels) through a small network to
+The module maps a complexity vector (one-hot over the N levels, or ELF-VC's level embedding of them:
+:mod:`search.supernet.embedding`; any non-negative vector summing to 1) through a small network to
 logits over the width options of every choice (tied layers share one choice). Widths are sampled with
 Gumbel-softmax and the straight-through trick (:mod:`search.supernet.gumbel`).
 
@@ -41,7 +41,8 @@ def complexity_vector(levels: int, level: int | None = None, weights: Sequence[f
 
 
 class ModeSelection(nn.Module):
-    """Complexity vector -> logits over the options of each choice (a two-layer MLP)."""
+    """Complexity vector -> logits over the options of each choice (a two-layer MLP). ``levels`` is
+    the vector's size: the number of levels, or the dimensions of their embedding."""
 
     def __init__(self, levels: int, group_sizes: Sequence[int], hidden: int = 64):
         super().__init__()

@@ -1,8 +1,8 @@
 """cgSlimDecoder stage 2 (sections A and B of the supplementary): the supernet and its training.
 
-Each step draws a level ``i`` at random, feeds its one-hot complexity vector to the mode-selection
-module, samples every choice with Gumbel-softmax (straight-through), runs the full-width codec with the
-sampled widths as channel masks (one full-width forward per step, whatever is sampled), and minimises
+Each step draws a level ``i`` at random, feeds its complexity vector (one-hot, or ELF-VC's level
+embedding: :mod:`search.supernet.embedding`) to the mode-selection module, samples every choice with
+Gumbel-softmax (straight-through), runs the full-width codec with the sampled widths as channel masks (one full-width forward per step, whatever is sampled), and minimises
 (Eq. 2-3)::
 
     L = R_m + R_r + lambda * D + alpha_i * C_i,   alpha_i = beta * (C_i - C_i^tar)^2,
@@ -33,7 +33,8 @@ from ..space import Space
 from ..training import LoopConfig, TrainingLoop, batch_of, codec_with_weights, figures_of, p_frame_losses
 from .gumbel import TauSchedule
 from .landing import Landing, land
-from .selection import ModeSelection, SampledComplexity, choices_for_codec, complexity_vector, sample
+from .embedding import ComplexityEmbedding
+from .selection import ModeSelection, SampledComplexity, choices_for_codec, sample
 
 
 @dataclass
@@ -68,16 +69,22 @@ def tau_schedule(cfg: SupernetConfig, steps: int = 1) -> TauSchedule:
 
 
 class Supernet:
-    """Codec + mode selection + sampled complexity: one stage-2 step, and the layouts it learned."""
+    """Codec + mode selection + sampled complexity: one stage-2 step, and the layouts it learned.
+
+    ``embedding`` gives the complexity vectors of the levels and of targets between them (one-hot over
+    the levels by default; :mod:`search.supernet.embedding`)."""
 
     def __init__(self, space: Space, complexity: Complexity, codec: Codec, targets: list[float],
-                 hidden: int = 64):
+                 hidden: int = 64, embedding: ComplexityEmbedding | None = None):
         self.space, self.complexity, self.codec, self.targets = space, complexity, codec, targets
-        self.selector = ModeSelection(len(targets), space.group_sizes, hidden)
+        self.embedding = embedding or ComplexityEmbedding(targets)
+        if self.embedding.targets != [float(t) for t in targets]:
+            raise ValueError("the embedding was built for other targets")
+        self.selector = ModeSelection(self.embedding.dims, space.group_sizes, hidden)
         self.sampled_gmacs = SampledComplexity(complexity)
 
     def vector(self, level: int) -> torch.Tensor:
-        return complexity_vector(len(self.targets), level)
+        return self.embedding.level(level)
 
     def penalty(self, gmacs: torch.Tensor, target: float, beta: float, beta_below: float
                 ) -> torch.Tensor:
@@ -107,18 +114,7 @@ class Supernet:
 
     def interpolated_vector(self, target: float) -> torch.Tensor:
         """Between the two trained levels whose targets bracket ``target``, linearly in GMACs."""
-        targets = self.targets
-        if not targets[-1] <= target <= targets[0]:
-            raise BadInput(f"interpolate={target:g} is not between the trained levels "
-                           f"[{targets[-1]:g}, {targets[0]:g}]")
-        for i in range(len(targets) - 1):
-            hi, lo = targets[i], targets[i + 1]
-            if lo <= target <= hi:
-                w = (target - lo) / (hi - lo)
-                v = torch.zeros(len(targets))
-                v[i], v[i + 1] = w, 1 - w
-                return v
-        return self.vector(0)
+        return self.embedding.target(target)
 
     def levels(self, tolerance: float, interpolate: list[float] = ()) -> list[LevelResult]:
         """Each trained level landed on its target, then each extra target between the levels."""
@@ -171,7 +167,8 @@ def train_supernet(space: Space, complexity: Complexity, stage1_weights: str, ta
     """Stage 2 from the stage-1 weights of the full-width codec, trained (or resumed) in ``out``."""
     torch.manual_seed(seed)
     codec = codec_with_weights(space, space.full_layout(), stage1_weights)
-    net = Supernet(space, complexity, codec, targets, cfg.hidden)
+    net = Supernet(space, complexity, codec, targets, cfg.hidden,
+                   ComplexityEmbedding(targets, cfg.embedding, cfg.embedding_dims))
     samples = TrainPairs(clips, training.crop, 2, samples_per_epoch=cfg.steps * training.batch,
                          seed=seed + 1)
     step = Stage2Step(net, samples, training, cfg, seed)

@@ -6,14 +6,17 @@ sliced weights with ``checkpoint=``). The run folder keeps atomic checkpoints an
 the same command again resumes from the newest checkpoint.
 
 Presets: ``quick`` trains on the default clips at small crops on 2 CPU cores in minutes; ``paper`` is
-the papers' GPU settings (256x256 crops, their batch sizes, learning rates and iteration counts).
+the papers' GPU settings (Vimeo-90k, 256x256 crops, their batch sizes, learning rates and iteration
+counts). ``device=``, ``precision=bf16``, ``compile=true`` and ``workers=`` say where and how it runs;
+``torchrun --nproc_per_node=N -m search.train ...`` splits each step's batch over N processes.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..config import Command, argv, keys, to_dict
-from ..data import Clips
+from ..config.keysets import TRAINING_RUNTIME_KEYS
+from ..data import training_frames
 from ..errors import cli_main
 from ..paths import RESULTS_DIR
 from ..pipeline.job import configure
@@ -23,18 +26,18 @@ COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
     "space", "preset", "layout", "checkpoint", "data", "lmbda=training.lmbda", "steps=stage1.steps",
     "batch=training.batch", "crop=training.crop", "lr=training.lr", "gop=training.gop",
     "reference=training.reference", "time_limit=stage1.time_limit",
-    "checkpoint_every=training.checkpoint_every", "seed", "out", "threads"))
+    "checkpoint_every=training.checkpoint_every", "seed", "out", "threads", *TRAINING_RUNTIME_KEYS))
 
 
 @cli_main
 def main(args: list[str] | None = None) -> int:
-    run = configure(COMMAND, argv() if args is None else args)
+    run = configure(COMMAND, argv() if args is None else args, trains=True)
     cfg, space = run.cfg, run.space
     out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / f"train-{cfg.preset}"
-    clips = Clips(cfg.data)
-    history = train_stage1(space, run.layout, clips, cfg.training, cfg.stage1, out, seed=cfg.seed,
-                           init=cfg.checkpoint, meta={"config": to_dict(cfg)})
-    if history:
+    history = train_stage1(space, run.layout, training_frames(cfg.data), cfg.training, cfg.stage1, out,
+                           seed=cfg.seed, init=cfg.checkpoint, meta={"config": to_dict(cfg)},
+                           runtime=run.runtime)
+    if history and run.runtime.is_main:
         last = history[-1]
         print(f"step {int(last['step'])}: loss {last['loss']:.4f}, bpp {last['bpp']:.4f}, "
               f"PSNR {last['psnr']:.2f} dB; checkpoints in {out / 'checkpoints'}")

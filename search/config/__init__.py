@@ -1,10 +1,11 @@
 """The configuration tree, its command-line parsing and its presets."""
 from .cli import Command, argv, keys, parse, to_dict, to_yaml, usage
 from .presets import PRESETS, preset_table, resolve
-from .schema import (Config, EvalConfig, OuterConfig, ProfileConfig, ReportConfig, Stage1Config,
-                     SupernetConfig, TrainingConfig)
+from .schema import (Config, EvalConfig, OuterConfig, ProfileConfig, ReportConfig, RuntimeConfig,
+                     Stage1Config, SupernetConfig, TrainingConfig)
 from .values import format_resolution, parse_resolution
 
 __all__ = ["Command", "argv", "keys", "parse", "to_dict", "to_yaml", "usage", "PRESETS", "preset_table",
            "resolve", "Config", "EvalConfig", "OuterConfig", "ProfileConfig", "ReportConfig",
-           "Stage1Config", "SupernetConfig", "TrainingConfig", "format_resolution", "parse_resolution"]
+           "RuntimeConfig", "Stage1Config", "SupernetConfig", "TrainingConfig", "format_resolution",
+           "parse_resolution"]

@@ -1,6 +1,13 @@
 """Flat keys that several commands share (``python -m search.supernet`` and ``search.run``)."""
 from __future__ import annotations
 
+#: where and how a training job computes (``search.train``, ``search.supernet``, ``search.run``)
+TRAINING_RUNTIME_KEYS = ("device=runtime.device", "precision=runtime.precision",
+                         "compile=runtime.compile", "workers=runtime.workers")
+
+#: commands that only run a codec (evaluation) or trace it once (profiles) take the device alone
+DEVICE_KEY = "device=runtime.device"
+
 #: the stage-2 job's keys, in ``--help`` order (``name`` or ``name=section.field``)
 SUPERNET_KEYS = (
     "space", "target_gmacs=supernet.target_gmacs", "interpolate=supernet.interpolate", "resolution",
@@ -11,7 +18,8 @@ SUPERNET_KEYS = (
     "tau_start=supernet.tau_start", "tau_floor=supernet.tau_floor",
     "tau_schedule=supernet.tau_schedule", "tolerance=supernet.tolerance", "eval_gops=eval.max_gops",
     "eval_gop_size=eval.gop_size", "bitstream=eval.bitstream", "seed", "out",
-    "time_limit=supernet.time_limit", "checkpoint_every=training.checkpoint_every", "threads")
+    "time_limit=supernet.time_limit", "checkpoint_every=training.checkpoint_every", "threads",
+    *TRAINING_RUNTIME_KEYS)
 
 #: the outer search's keys
 OUTER_KEYS = ("trials=outer.trials", "backend=outer.backend", "sampler=outer.sampler", "cpus=outer.cpus",

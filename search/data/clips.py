@@ -24,7 +24,8 @@ import numpy as np
 
 from ..errors import BadInput
 from .video import VIDEO_EXTENSIONS, default_clips, read_video
-from .vimeo import png_size, sequence_files, sequence_names, find_sequences, read_sequence
+from .vimeo import (png_size, read_frames, sequence_files, sequence_names, find_sequences,
+                    read_sequence)
 
 
 @dataclass
@@ -132,6 +133,15 @@ class Clips(Sequence):
             clip.data = arr
         return arr
 
+    def frames(self, i: int, start: int, count: int) -> np.ndarray:
+        """``uint8 [count, H, W, 3]``: frames ``start .. start + count - 1`` of clip ``i`` (a lazily
+        read sequence without ``cache`` reads those frames alone)."""
+        clip = self._clips[i]
+        if clip.data is None and not self.cache and clip.kind == "sequence":
+            files = sequence_files(clip.path)[::self.stride][:clip.frames]
+            return read_frames(files[start:start + count])
+        return self[i][start:start + count]
+
     def name(self, i: int) -> str:
         return self._clips[i].name
 
@@ -165,4 +175,8 @@ def _unique_names(refs: list[tuple[str, Path, str]]) -> list[tuple[str, Path, st
 
 
 def as_clips(clips: Clips | str | Path | Sequence) -> Clips:
-    return clips if isinstance(clips, Clips) else Clips(clips)
+    """``clips`` as it is when it is already a frame source (Clips, or anything with ``shape`` and
+    ``frames`` such as :class:`~search.data.Septuplets`), else the :class:`Clips` of a spec."""
+    if isinstance(clips, Clips) or (hasattr(clips, "shape") and hasattr(clips, "frames")):
+        return clips
+    return Clips(clips)

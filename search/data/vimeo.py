@@ -93,6 +93,11 @@ def read_sequence(folder: Path | str, max_frames: int | None = None, stride: int
     files = sequence_files(folder)[::stride]
     if max_frames is not None:
         files = files[:max_frames]
+    return read_frames(files)
+
+
+def read_frames(files: list[Path]) -> np.ndarray:
+    """PNG frames of one size: ``uint8 [T, H, W, 3]``."""
     frames = []
     for p in files:
         arr = read_png(p)

@@ -53,13 +53,14 @@ def evaluate(model: Codec, sequences: EvalSequences, bitstream: bool = True,
     rows = []
     total = sum(len(g.frames) - 1 for g in sequences) if progress else None
     bar = tqdm(total=total, desc="eval", disable=not progress, dynamic_ncols=True)
+    device = next(model.parameters()).device  # the codec's device; metrics are taken on the CPU
     for gop in sequences:
-        padded, size = pad_to_multiple(gop.frames, model.MULTIPLE)
+        padded, size = pad_to_multiple(gop.frames.to(device), model.MULTIPLE)
         ref = padded[:1]
         for t in range(1, len(padded)):
             x_hat, rates = code_p_frame(model, ref, padded[t:t + 1], bitstream)
             x_hat = x_hat.clamp(0, 1)
-            frame_hat, frame = crop_back(x_hat, size), gop.frames[t:t + 1]
+            frame_hat, frame = crop_back(x_hat, size).cpu(), gop.frames[t:t + 1]
             # bits over the nominal (unpadded) pixels
             scale = (padded.shape[-2] * padded.shape[-1]) / (size[0] * size[1])
             rows.append({"sequence": gop.name, "gop": gop.index, "frame": gop.start + t,

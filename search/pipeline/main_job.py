@@ -171,8 +171,11 @@ def summary_of(job: Job, original: dict, rows: list[dict], levels: list[LevelRes
 def run_main_job(job: Job) -> dict:
     """The whole main job in ``job.out``; the summary it wrote to ``summary.json``."""
     job.write_config()
-    atomic_write(job.out / "profile.json", job.profile.to_json() + "\n")
+    if job.runtime.is_main:
+        atomic_write(job.out / "profile.json", job.profile.to_json() + "\n")
     net = supernet_stages(job, job.out / "supernet")
+    if not job.runtime.is_main:  # the other processes of a torchrun job only train
+        return {}
     levels = net.levels(job.cfg.supernet.tolerance, job.interpolate)
     codec = net.codec.eval()
     scorer, study = search_layouts(job, codec, levels)

@@ -24,9 +24,11 @@ def rd_loss(output: Mapping, x: torch.Tensor, lmbda: float) -> dict[str, torch.T
     """``loss = R_m + R_r + lambda * MSE`` with rates in bpp over the batch's pixels."""
     batch, _, height, width = x.shape
     rates = rates_bpp(output["likelihoods"], batch * height * width)
-    motion = rates.get("motion", torch.zeros(()))
-    residual = rates.get("residual", torch.zeros(()))
-    mse = F.mse_loss(output["x_hat"], x)
+    # on the frames' device (a part with no likelihoods rates zero bits), in the frames' precision (a
+    # reconstruction from an autocast forward pass may be half precision)
+    motion = rates.get("motion", torch.zeros(())).to(x.device)
+    residual = rates.get("residual", torch.zeros(())).to(x.device)
+    mse = F.mse_loss(output["x_hat"].to(x.dtype), x)
     return {"loss": motion + residual + lmbda * mse, "bpp": motion + residual,
             "bpp_motion": motion, "bpp_residual": residual, "mse": mse}
 

@@ -55,6 +55,8 @@ def test_the_list_files_name_the_sequences(vimeo):
     assert [tuple(f[0, 0, :2]) for f in frames] == [(1, 2), (1, 3), (1, 4)]
     assert isinstance(training_frames(str(vimeo)), Septuplets)  # a folder with sep_trainlist.txt
     assert isinstance(training_frames(str(vimeo / "sequences" / "00001")), Clips)  # any other folder
+    # evaluation and validation (clips) take the held-out list, never a training sequence
+    assert Clips(vimeo).names == TEST and Clips(vimeo).path(0) == vimeo / "sequences" / TEST[0]
 
 
 def test_bad_septuplet_folders(vimeo, tmp_path):

@@ -6,6 +6,9 @@ Sources:
   250 frames; ``carphone_pristine.mp4`` 176x144, 120 frames), decoded with PyAV. No download.
 * a folder in the Vimeo-90k septuplet layout: ``<folder>/sequences/<a>/<b>/im1.png .. im7.png`` (or
   ``<folder>/<a>/<b>/im*.png``, or a single sequence folder holding ``im*.png``); each sequence is a clip.
+  With the set's list files, the sequences of ``sep_testlist.txt``: its held-out split, what evaluation
+  and validation take (training reads ``sep_trainlist.txt`` per sample through
+  :class:`~search.data.Septuplets`, never through clips).
 * a folder of video files (``.mp4 .mkv .avi .mov .webm .y4m ...``, searched recursively), each a clip.
 * a single video file.
 
@@ -24,8 +27,8 @@ import numpy as np
 
 from ..errors import BadInput
 from .video import VIDEO_EXTENSIONS, default_clips, read_video
-from .vimeo import (png_size, read_frames, sequence_files, sequence_names, find_sequences,
-                    read_sequence)
+from .vimeo import (find_sequences, list_file, listed_sequences, png_size, read_frames, read_sequence,
+                    sequence_files, sequence_names)
 
 
 @dataclass
@@ -95,6 +98,8 @@ class Clips(Sequence):
                            "videos or Vimeo-90k sequences, or a video file)")
         if path.is_file():
             return [(path.stem, path, "video")]
+        if list_file(path, "test").is_file():
+            return [(name, path / "sequences" / name, "sequence") for name in listed_sequences(path, "test")]
         seqs = find_sequences(path)
         if seqs:
             return [(n, s, "sequence") for n, s in zip(sequence_names(path, seqs), seqs)]

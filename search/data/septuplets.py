@@ -22,14 +22,10 @@ import numpy as np
 
 from ..errors import BadInput
 from .clips import Clips
-from .vimeo import png_size, read_png
+from .vimeo import list_file, listed_sequences, png_size, read_png
 
 SPLITS = ("train", "test")
 FRAMES = 7
-
-
-def list_file(root: Path | str, split: str = "train") -> Path:
-    return Path(root) / f"sep_{split}list.txt"
 
 
 def is_septuplet_set(spec: str | Path) -> bool:
@@ -46,15 +42,8 @@ class Septuplets:
         if split not in SPLITS:
             raise BadInput(f"split={split!r}: expected one of {', '.join(SPLITS)}")
         self.root = Path(root).expanduser()
-        listed = list_file(self.root, split)
-        if not listed.is_file():
-            raise BadInput(f"{listed}: no such file (expected a Vimeo-90k septuplet folder holding "
-                           f"sep_{split}list.txt and sequences/)")
-        names = [line.strip() for line in listed.read_text().splitlines() if line.strip()]
-        if not names:
-            raise BadInput(f"{listed}: lists no sequences (expected lines like 00001/0001)")
         self.split = split
-        self._names = np.array([n.encode() for n in names])
+        self._names = np.array([n.encode() for n in listed_sequences(self.root, split)])
         self.height, self.width = png_size(self._frame_path(0, 0))
 
     def __len__(self) -> int:

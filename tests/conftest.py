@@ -11,6 +11,16 @@ import yaml
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``cuda`` run only where torch sees a GPU."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU; torch sees none here")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
 def random_layouts(space, count: int, seed: int = 0) -> list[dict[str, int]]:
     """``count`` random layouts of ``space`` (ties respected), the first being the full one."""
     rng = np.random.default_rng(seed)

@@ -6,11 +6,14 @@ figures not comparable), the others P-frames coded against the previous reconstr
 checkpoints (``checkpoint=[a.pt,b.pt,...]``, one per lambda) give RD curves. Writes ``frames.csv``,
 ``sequences.csv``, ``classes.csv`` (and ``rd_psnr``/``rd_msssim`` plots) to ``out=`` (a folder, or
 the per-frame CSV with the rest beside it) and prints the per-sequence and per-class figures. Any
-layout of the space evaluates through the sliced model of a full-width checkpoint.
+layout of the space evaluates through the sliced model of a full-width checkpoint. ``device=`` runs the codec on a
+GPU (CompressAI's entropy coders run on the CPU); a bitstream decodes exactly on the kind of device that
+wrote it.
 """
 from __future__ import annotations
 
 from ..config import Command, argv, keys
+from ..config.keysets import DEVICE_KEY
 from ..errors import cli_main
 from ..pipeline.eval_job import evaluate_points, output_paths, write_eval
 from ..pipeline.job import configure
@@ -23,7 +26,8 @@ COMMAND = Command("search.eval", __doc__.strip().split("\n\n")[1], keys(
     "bitdepth=eval.bitdepth", "intra=intra.mode", "intra_checkpoint=intra.checkpoint",
     "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
     "intra_quick_time_limit=intra.quick_time_limit", "lmbda=eval.lambdas", "preset", "out", "seed",
-    "threads"))
+    "threads",
+    DEVICE_KEY))
 
 
 @cli_main

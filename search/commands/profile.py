@@ -10,12 +10,13 @@ from pathlib import Path
 
 from ..complexity import Complexity, load_or_measure, profile_path
 from ..config import Command, argv, format_resolution, keys, parse_resolution
+from ..config.keysets import DEVICE_KEY
 from ..errors import cli_main
 from ..paths import PROFILE_DIR
 from ..pipeline.job import configure
 
 COMMAND = Command("search.profile", __doc__.split("\n")[0], keys(
-    "space", "resolution", "profile_dir=profile.dir", "force=profile.force"))
+    "space", "resolution", "profile_dir=profile.dir", "force=profile.force", DEVICE_KEY))
 
 
 @cli_main
@@ -23,7 +24,8 @@ def main(args: list[str] | None = None) -> int:
     cfg, space = (run := configure(COMMAND, argv() if args is None else args)).cfg, run.space
     resolution = parse_resolution(cfg.resolution)
     profile_dir = Path(cfg.profile.dir) if cfg.profile.dir else PROFILE_DIR
-    profile = load_or_measure(space, resolution, profile_dir, force=cfg.profile.force)
+    profile = load_or_measure(space, resolution, profile_dir, force=cfg.profile.force,
+                              device=run.runtime.device)
     complexity = Complexity(profile, space)
     print(f"{space.name} @ {format_resolution(profile.resolution)} "
           f"(padded {format_resolution(profile.padded)}): {profile_path(space, resolution, profile_dir)}")

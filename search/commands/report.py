@@ -6,6 +6,7 @@ and each given layout, one row per layer in the paper's notation, GMAC rows per 
 from __future__ import annotations
 
 from ..config import Command, argv, keys
+from ..config.keysets import DEVICE_KEY
 from ..errors import cli_main
 from ..files import atomic_write
 from ..pipeline.job import configure
@@ -13,7 +14,7 @@ from ..pipeline.report_job import render_report
 
 COMMAND = Command("search.report", __doc__.strip().split("\n\n")[1], keys(
     "space", "layouts=report.layouts", "format=report.format", "resolution", "out",
-    "profile_dir=profile.dir"))
+    "profile_dir=profile.dir", DEVICE_KEY))
 
 
 @cli_main

@@ -19,8 +19,8 @@ COMMAND = Command("search.supernet", __doc__.strip().split("\n\n")[0], keys(*SUP
 
 @cli_main
 def main(args: list[str] | None = None) -> int:
-    run = configure(COMMAND, argv() if args is None else args)
-    job = build_job(run.cfg, run.space, lambda targets: f"supernet-{run.cfg.preset}")
+    run = configure(COMMAND, argv() if args is None else args, trains=True)
+    job = build_job(run.cfg, run.space, lambda targets: f"supernet-{run.cfg.preset}", run.runtime)
     run_supernet_job(job)
     return 0
 

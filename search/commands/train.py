@@ -7,15 +7,18 @@ the same command again resumes from the newest checkpoint.
 
 Presets: ``quick`` trains on the default clips at small crops on 2 CPU cores in minutes, then a small
 I-frame codec for a minute (kept as ``intra.pt`` beside the checkpoints, so that ``search.eval`` codes
-I-frames; ``intra=pristine`` skips it); ``paper`` is the papers' GPU settings (256x256 crops, their
-batch sizes, learning rates and iteration counts).
+I-frames; ``intra=pristine`` skips it); ``paper`` is the papers' GPU settings (Vimeo-90k, 256x256 crops,
+their batch sizes, learning rates and iteration counts). ``device=``, ``precision=bf16``,
+``compile=true`` and ``data_workers=`` say where and how it runs; ``torchrun --nproc_per_node=N -m
+search.train ...`` splits each step's batch over N processes.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..config import Command, argv, keys, to_dict
-from ..data import Clips
+from ..config.keysets import TRAINING_RUNTIME_KEYS
+from ..data import training_frames
 from ..errors import cli_main
 from ..paths import RESULTS_DIR
 from ..pipeline.intra import obtain_intra
@@ -28,20 +31,21 @@ COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
     "reference=training.reference", "time_limit=stage1.time_limit",
     "checkpoint_every=training.checkpoint_every", "intra=intra.mode", "intra_checkpoint=intra.checkpoint",
     "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
-    "intra_quick_time_limit=intra.quick_time_limit", "seed", "out", "threads"))
+    "intra_quick_time_limit=intra.quick_time_limit", "seed", "out", "threads",
+    *TRAINING_RUNTIME_KEYS))
 
 
 @cli_main
 def main(args: list[str] | None = None) -> int:
-    run = configure(COMMAND, argv() if args is None else args)
+    run = configure(COMMAND, argv() if args is None else args, trains=True)
     cfg, space = run.cfg, run.space
     out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / f"train-{cfg.preset}"
-    clips = Clips(cfg.data)
+    clips = training_frames(cfg.data)
     history = train_stage1(space, run.layout, clips, cfg.training, cfg.stage1, out, seed=cfg.seed,
-                           init=cfg.checkpoint, meta={"config": to_dict(cfg)})
-    if cfg.preset == "quick":  # the I-frame codec of its evaluation, beside its checkpoints
+                           init=cfg.checkpoint, meta={"config": to_dict(cfg)}, runtime=run.runtime)
+    if cfg.preset == "quick" and run.runtime.is_main:  # the I-frame codec of its evaluation, beside its checkpoints
         obtain_intra(cfg, cfg.training.lmbda, lambda: clips, beside=out, keep=True)
-    if history:
+    if history and run.runtime.is_main:
         last = history[-1]
         print(f"step {int(last['step'])}: loss {last['loss']:.4f}, bpp {last['bpp']:.4f}, "
               f"PSNR {last['psnr']:.2f} dB; checkpoints in {out / 'checkpoints'}")

@@ -1,6 +1,13 @@
 """Flat keys that several commands share (``python -m search.supernet`` and ``search.run``)."""
 from __future__ import annotations
 
+#: where and how a training job computes (``search.train``, ``search.supernet``, ``search.run``)
+TRAINING_RUNTIME_KEYS = ("device=runtime.device", "precision=runtime.precision",
+                         "compile=runtime.compile", "data_workers=runtime.workers")
+
+#: commands that only run a codec (evaluation) or trace it once (profiles) take the device alone
+DEVICE_KEY = "device=runtime.device"
+
 #: the stage-2 job's keys, in ``--help`` order (``name`` or ``name=section.field``)
 SUPERNET_KEYS = (
     "space", "target_gmacs=supernet.target_gmacs", "interpolate=supernet.interpolate", "resolution",
@@ -15,7 +22,8 @@ SUPERNET_KEYS = (
     "time_limit=supernet.time_limit", "checkpoint_every=training.checkpoint_every", "threads",
     "test_data=eval.data", "condition=eval.condition", "yuv_to_rgb=eval.yuv_to_rgb",
     "intra=intra.mode", "intra_checkpoint=intra.checkpoint", "intra_model=intra.model",
-    "intra_quick_steps=intra.quick_steps", "intra_quick_time_limit=intra.quick_time_limit")
+    "intra_quick_steps=intra.quick_steps", "intra_quick_time_limit=intra.quick_time_limit",
+    *TRAINING_RUNTIME_KEYS)
 
 #: the outer search's keys
 OUTER_KEYS = ("trials=outer.trials", "backend=outer.backend", "sampler=outer.sampler", "cpus=outer.cpus",

@@ -14,6 +14,9 @@ from .schema import Config
 from .values import embedding_dims
 
 PRESETS = ("quick", "paper")
+#: the papers' rate points (DVC, FVC and DCVC train four MSE models, one per lambda)
+PAPER_LAMBDAS = (256.0, 512.0, 1024.0, 2048.0)
+PRECISIONS = ("fp32", "bf16", "fp16")
 #: what a preset fixes when its codec does not say
 PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
     "quick": {"crop": 64, "batch": 4, "lr": 3e-4, "steps": 200, "lambda": 1024.0,
@@ -94,3 +97,26 @@ def check(cfg: Config, codec: Any, codec_name: str) -> None:
         raise BadInput(f"lambda={list(cfg.lambdas)}: expected distinct positive values")
     supernet = cfg.supernet
     embedding_dims(supernet.embedding, supernet.embedding_dims, len(supernet.target_gmacs))
+    check_runtime(cfg)
+    if cfg.preset == "paper":
+        check_paper(cfg)
+
+
+def check_runtime(cfg: Config) -> None:
+    """The runtime values that need no device to check (the device itself is checked where torch
+    can see the machine: :func:`search.training.runtime.parse_device`)."""
+    if cfg.runtime.precision not in PRECISIONS:
+        raise BadInput(f"precision={cfg.runtime.precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if cfg.runtime.workers < 0:
+        raise BadInput(f"data_workers={cfg.runtime.workers}: must be >= 0 (0 reads samples in process)")
+
+
+def check_paper(cfg: Config) -> None:
+    """``preset=paper`` is the papers' training: Vimeo-90k septuplets, one of their four lambdas."""
+    if str(cfg.data).strip().lower() == "default":
+        raise BadInput("preset=paper trains on Vimeo-90k as the papers do: give data=<folder of the "
+                       "Vimeo-90k septuplets, holding sep_trainlist.txt and sequences/> (or use "
+                       "preset=quick on the default clips)")
+    if float(cfg.training.lmbda) not in PAPER_LAMBDAS:
+        raise BadInput(f"lambda={cfg.training.lmbda:g}: preset=paper trains at the papers' lambdas "
+                       f"{', '.join(f'{v:g}' for v in PAPER_LAMBDAS)} (use preset=quick for others)")

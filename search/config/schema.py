@@ -70,6 +70,24 @@ class SupernetConfig:
 
 
 @dataclass
+class RuntimeConfig:
+    """Where and how a job computes: the device, the training arithmetic, torch.compile, data workers.
+
+    None of these changes what a run learns beyond arithmetic: the samples, their quantisation noise and
+    stage 2's level and Gumbel noise come from the seed and the step, whatever the device, the worker
+    count or the number of processes (``torchrun``).
+    """
+
+    device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
+    precision: str = option("fp32", "training arithmetic: fp32, bf16 or fp16 (autocast of the "
+                                    "convolutions; entropy models and likelihoods stay fp32; fp16 "
+                                    "with a GradScaler)")
+    compile: bool = option(False, "wrap the training models in torch.compile")
+    workers: int = option(0, "DataLoader worker processes that read the training samples (0: in "
+                             "process)")
+
+
+@dataclass
 class EvalConfig:
     """Rate-distortion evaluation on test sequences, GOP by GOP: an I-frame, then P-frames."""
 
@@ -187,6 +205,7 @@ class Config:
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
 
 def field_of(path: str) -> dataclasses.Field:

@@ -7,6 +7,9 @@ Sources:
   ``HELD_OUT`` frames (kept for evaluation). No download.
 * a folder in the Vimeo-90k septuplet layout: ``<folder>/sequences/<a>/<b>/im1.png .. im7.png`` (or
   ``<folder>/<a>/<b>/im*.png``, or a single sequence folder holding ``im*.png``); each sequence is a clip.
+  With the set's list files, the sequences of ``sep_testlist.txt``: its held-out split, what evaluation
+  and validation take (training reads ``sep_trainlist.txt`` per sample through
+  :class:`~search.data.Septuplets`, never through clips).
 * a folder of video files (``.mp4 .mkv .avi .mov .webm .y4m ...``, searched recursively), each a clip.
 * a single video file.
 
@@ -25,7 +28,8 @@ import numpy as np
 
 from ..errors import BadInput
 from .video import HELD_OUT, VIDEO_EXTENSIONS, default_clips, frame_count, read_video
-from .vimeo import png_size, sequence_files, sequence_names, find_sequences, read_sequence
+from .vimeo import (find_sequences, list_file, listed_sequences, png_size, read_frames, read_sequence,
+                    sequence_files, sequence_names)
 
 
 @dataclass
@@ -95,6 +99,8 @@ class Clips(Sequence):
                            "videos or Vimeo-90k sequences, or a video file)")
         if path.is_file():
             return [(path.stem, path, "video")]
+        if list_file(path, "test").is_file():
+            return [(name, path / "sequences" / name, "sequence") for name in listed_sequences(path, "test")]
         seqs = find_sequences(path)
         if seqs:
             return [(n, s, "sequence") for n, s in zip(sequence_names(path, seqs), seqs)]
@@ -137,6 +143,15 @@ class Clips(Sequence):
             clip.data = arr
         return arr
 
+    def frames(self, i: int, start: int, count: int) -> np.ndarray:
+        """``uint8 [count, H, W, 3]``: frames ``start .. start + count - 1`` of clip ``i`` (a lazily
+        read sequence without ``cache`` reads those frames alone)."""
+        clip = self._clips[i]
+        if clip.data is None and not self.cache and clip.kind == "sequence":
+            files = sequence_files(clip.path)[::self.stride][:clip.frames]
+            return read_frames(files[start:start + count])
+        return self[i][start:start + count]
+
     def name(self, i: int) -> str:
         return self._clips[i].name
 
@@ -170,4 +185,8 @@ def _unique_names(refs: list[tuple[str, Path, str]]) -> list[tuple[str, Path, st
 
 
 def as_clips(clips: Clips | str | Path | Sequence) -> Clips:
-    return clips if isinstance(clips, Clips) else Clips(clips)
+    """``clips`` as it is when it is already a frame source (Clips, or anything with ``shape`` and
+    ``frames`` such as :class:`~search.data.Septuplets`), else the :class:`Clips` of a spec."""
+    if isinstance(clips, Clips) or (hasattr(clips, "shape") and hasattr(clips, "frames")):
+        return clips
+    return Clips(clips)

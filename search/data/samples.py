@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,14 +19,18 @@ class TrainPairs(Dataset):
     the same random ``crop`` window and flips on all of them, as float ``[gop, 3, h, w]`` in [0, 1].
 
     A sample's randomness comes from ``numpy.random.default_rng((seed, 0, index))`` only, so the
-    same seed gives the same samples in any order and any worker. GOP start positions are uniform over all the clips' frames (longer clips are
-    drawn more often). ``len`` is ``samples_per_epoch``.
+    same seed gives the same samples in any order, any worker and any process. GOP start positions are
+    uniform over all the clips' frames (longer clips are drawn more often). ``len`` is
+    ``samples_per_epoch``.
+
+    ``clips``: a frame source: :class:`Clips` (decoded or cached in memory), or
+    :class:`~search.data.Septuplets` (Vimeo-90k, each sample's frames read from disk when drawn).
 
     A clip smaller than the crop, or shorter than ``gop`` frames, is a :class:`BadInput`, or is
     left out with ``skip_small=True`` (an error only if none is left).
     """
 
-    def __init__(self, clips: Clips | str | Path, crop: int | Sequence[int] = 128, gop: int = 2, *,
+    def __init__(self, clips: Clips | Any | str | Path, crop: int | Sequence[int] = 128, gop: int = 2, *,
                  samples_per_epoch: int = 1000, seed: int = 0, hflip: bool = True,
                  vflip: bool = True, skip_small: bool = False):
         self.clips = as_clips(clips)
@@ -40,20 +45,20 @@ class TrainPairs(Dataset):
         usable, problems = [], []
         for i in range(len(self.clips)):
             t, h, w = self.clips.shape(i)
-            path = self.clips.path(i)
             if h < ch or w < cw:
-                problems.append(f"{path}: frames are {h}x{w} (HxW), smaller than the training crop "
-                                f"{ch}x{cw}; use a smaller crop or other data")
+                problems.append(f"{self.clips.path(i)}: frames are {h}x{w} (HxW), smaller than the "
+                                f"training crop {ch}x{cw}; use a smaller crop or other data")
             elif t < self.gop:
-                problems.append(f"{path}: {t} frames, but a training GOP needs {self.gop} consecutive "
-                                "frames")
+                problems.append(f"{self.clips.path(i)}: {t} frames, but a training GOP needs {self.gop} "
+                                "consecutive frames")
             else:
                 usable.append(i)
         if problems and not skip_small:
             raise BadInput(problems[0])
         if not usable:
             raise BadInput(problems[0] if problems else "no clips to train on")
-        self.usable = usable
+        # arrays, not lists: DataLoader workers then share them rather than copying them as they read
+        self.usable = np.array(usable, dtype=np.int64)
         starts = np.array([self.clips.shape(i)[0] - self.gop + 1 for i in usable], dtype=np.int64)
         self._cum = np.cumsum(starts)
 
@@ -66,7 +71,7 @@ class TrainPairs(Dataset):
         k = int(rng.integers(self._cum[-1]))
         j = int(np.searchsorted(self._cum, k, side="right"))
         start = k - (int(self._cum[j - 1]) if j else 0)
-        ci = self.usable[j]
+        ci = int(self.usable[j])
         _, h, w = self.clips.shape(ci)
         ch, cw = self.crop
         y = int(rng.integers(h - ch + 1))
@@ -80,8 +85,8 @@ class TrainPairs(Dataset):
             raise IndexError(index)
         loc = self.locate(index)
         ch, cw = self.crop
-        arr = self.clips[loc["clip"]][loc["start"]:loc["start"] + self.gop,
-                                      loc["y"]:loc["y"] + ch, loc["x"]:loc["x"] + cw]
+        frames = self.clips.frames(loc["clip"], loc["start"], self.gop)
+        arr = frames[:, loc["y"]:loc["y"] + ch, loc["x"]:loc["x"] + cw]
         if loc["hflip"]:
             arr = arr[:, :, ::-1]
         if loc["vflip"]:

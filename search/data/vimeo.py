@@ -93,6 +93,11 @@ def read_sequence(folder: Path | str, max_frames: int | None = None, stride: int
     files = sequence_files(folder)[::stride]
     if max_frames is not None:
         files = files[:max_frames]
+    return read_frames(files)
+
+
+def read_frames(files: list[Path]) -> np.ndarray:
+    """PNG frames of one size: ``uint8 [T, H, W, 3]``."""
     frames = []
     for p in files:
         arr = read_png(p)
@@ -101,6 +106,23 @@ def read_sequence(folder: Path | str, max_frames: int | None = None, stride: int
                            f"{frames[0].shape[0]}x{frames[0].shape[1]} (expected one size per sequence)")
         frames.append(arr)
     return np.stack(frames)
+
+
+def list_file(root: Path | str, split: str = "train") -> Path:
+    """A Vimeo-90k septuplet folder's list of ``split`` (``sep_trainlist.txt``, ``sep_testlist.txt``)."""
+    return Path(root) / f"sep_{split}list.txt"
+
+
+def listed_sequences(root: Path | str, split: str = "train") -> list[str]:
+    """The sequence names (``00001/0001``) a septuplet folder's list file gives for ``split``."""
+    listed = list_file(root, split)
+    if not listed.is_file():
+        raise BadInput(f"{listed}: no such file (expected a Vimeo-90k septuplet folder holding "
+                       f"sep_{split}list.txt and sequences/)")
+    names = [line.strip() for line in listed.read_text().splitlines() if line.strip()]
+    if not names:
+        raise BadInput(f"{listed}: lists no sequences (expected lines like 00001/0001)")
+    return names
 
 
 def sequence_names(path: Path, seqs: list[Path]) -> list[str]:

@@ -3,12 +3,12 @@
 Rates in training come from the likelihoods (``-log2 p``); evaluation can report real bitstream sizes
 from ``compress``. Call :func:`update_all` after loading weights, before ``compress``.
 """
-from .common import bits, get_scale_table, quantize
+from .common import SampleNoise, bits, get_scale_table, quantize, sample_noise
 from .factorized import BitEstimator, Bitparm
 from .gaussian import MeanGaussianConditional
 from .laplace import LaplaceConditional
 from .switchable import SwitchableBitEstimator
 from .tables import update_all
 
-__all__ = ["BitEstimator", "Bitparm", "LaplaceConditional", "MeanGaussianConditional",
-           "SwitchableBitEstimator", "bits", "get_scale_table", "quantize", "update_all"]
+__all__ = ["BitEstimator", "Bitparm", "LaplaceConditional", "MeanGaussianConditional", "SampleNoise",
+           "SwitchableBitEstimator", "bits", "get_scale_table", "quantize", "sample_noise", "update_all"]

@@ -339,7 +339,14 @@ class SlimDeformConv2d(Slim, nn.Module):
         offset = self.conv_offset(offset_feature)
         active_groups = self.groups * self.in_w.now // self.in_w.full
         offset = offset[:, : active_groups * 2 * self.kernel_size ** 2]
-        y = deform_conv2d(x, offset, self.weight, padding=self.kernel_size // 2)
+        if torch.is_autocast_enabled(x.device.type):
+            # in fp32 under autocast, as torchvision's own CUDA autocast rule runs it (its CPU kernel
+            # has no bf16, and sampling positions want fp32 anyway)
+            with torch.autocast(x.device.type, enabled=False):
+                y = deform_conv2d(x.float(), offset.float(), self.weight.float(),
+                                  padding=self.kernel_size // 2)
+        else:
+            y = deform_conv2d(x, offset, self.weight, padding=self.kernel_size // 2)
         return self.mask_out(y)
 
     def load_sliced_from(self, full: "SlimDeformConv2d") -> None:

@@ -1,9 +1,10 @@
 """What every job starts from: the configuration tree, built once, and the objects it names.
 
-A command parses its keys into a :class:`~search.config.Config`, loads the space it names and
-resolves the preset against the space's codec (:func:`configure`); :func:`build_job` then loads the
-complexity profile, checks the targets against what the space can reach, and fixes the run folder.
-Library functions receive the parts of the :class:`Job` they need.
+A command parses its keys into a :class:`~search.config.Config`, loads the space it names, resolves the
+preset against the space's codec and checks the device (:func:`configure`; under ``torchrun`` a
+training command's process joins the process group there); :func:`build_job` then loads the complexity
+profile, checks the targets against what the space can reach, and fixes the run folder. Library
+functions receive the parts of the :class:`Job` they need.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import torch
 
 from ..complexity import Complexity, Profile, load_or_measure
 from ..config import Command, Config, parse, parse_resolution, resolve, to_yaml
-from ..data import Clips
+from ..data import Clips, Septuplets, training_frames
 from ..data.testset import TestSequence, open_test_set
 from ..errors import BadInput
 from ..evaluation import Protocol, evaluate
@@ -26,6 +27,7 @@ from ..files import atomic_write
 from ..paths import PROFILE_DIR, RESULTS_DIR
 from ..space import LayoutFile, Space, load_space, open_layout
 from ..supernet import check_targets, tau_schedule
+from ..training import Runtime, parse_device, start_runtime
 from .intra import check_intra, obtain_intra
 
 
@@ -36,11 +38,13 @@ def checkpoint_list(text: str) -> list[str]:
 
 @dataclass
 class Configured:
-    """A command's configuration tree, the space it names and, given ``layout=``, the layout file."""
+    """A command's configuration tree, the space it names, given ``layout=`` the layout file, and the
+    runtime (device, precision, this process's rank)."""
 
     cfg: Config
     space: Space
     layout_file: LayoutFile | None = None
+    runtime: Runtime = field(default_factory=Runtime)
 
     @property
     def layout(self) -> dict[str, int]:
@@ -48,9 +52,12 @@ class Configured:
         return dict(self.layout_file.layout) if self.layout_file else self.space.full_layout()
 
 
-def configure(command: Command, argv: Sequence[str], main_job: bool = False) -> Configured:
+def configure(command: Command, argv: Sequence[str], main_job: bool = False, trains: bool = False
+              ) -> Configured:
     """The command's configuration tree: parsed, its space loaded (the one a ``layout=`` file names,
-    if given), the preset filled for the space's codec and checked; torch's threads set."""
+    if given), the preset filled for the space's codec and checked; the device checked (``device=cuda``
+    without a GPU is one line, exit 2); torch's threads set. A command that ``trains`` joins the
+    process group when started by ``torchrun``."""
     cfg = parse(command, argv)
     space, layout = open_layout(cfg.layout, cfg.space) if cfg.layout else (load_space(cfg.space), None)
     cfg = resolve(cfg, space.codec, space.codec_name, main_job=main_job)
@@ -59,13 +66,16 @@ def configure(command: Command, argv: Sequence[str], main_job: bool = False) -> 
             raise BadInput(f"checkpoint={path}: no such file")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    return Configured(cfg, space, layout)
+    return Configured(cfg, space, layout, start_runtime(cfg.runtime, distributed=trains))
 
 
-def load_complexity(cfg: Config, space: Space) -> Complexity:
-    """The closed form at ``cfg.resolution`` from the stored profile (measured if missing or stale)."""
+def load_complexity(cfg: Config, space: Space, device: torch.device | None = None) -> Complexity:
+    """The closed form at ``cfg.resolution`` from the stored profile (measured on ``device``, by
+    default ``cfg``'s, if missing or stale)."""
     profile_dir = Path(cfg.profile.dir) if cfg.profile.dir else PROFILE_DIR
-    return Complexity(load_or_measure(space, parse_resolution(cfg.resolution), profile_dir), space)
+    device = device or parse_device(cfg.runtime.device)
+    return Complexity(load_or_measure(space, parse_resolution(cfg.resolution), profile_dir,
+                                      device=device), space)
 
 
 @dataclass
@@ -78,7 +88,8 @@ class Job:
     targets: list[float]
     interpolate: list[float]
     out: Path
-    _clips: Clips | None = field(default=None, repr=False)
+    runtime: Runtime = field(default_factory=Runtime)
+    _clips: Clips | Septuplets | None = field(default=None, repr=False)
 
     @property
     def profile(self) -> Profile:
@@ -89,10 +100,11 @@ class Job:
     _intra_cache: dict = field(default_factory=dict, repr=False)
 
     @property
-    def clips(self) -> Clips:
-        """The training clips (decoded once, shared by stage 1 and stage 2)."""
+    def clips(self) -> Clips | Septuplets:
+        """The training frames, shared by stage 1 and stage 2: clips decoded once, or the Vimeo-90k
+        septuplets read per sample (:func:`search.data.training_frames`)."""
         if self._clips is None:
-            self._clips = Clips(self.cfg.data)
+            self._clips = training_frames(self.cfg.data)
         return self._clips
 
     @property
@@ -131,14 +143,18 @@ class Job:
                    self.out / f"lambda-{lmbda:g}", self._clips)
 
     def write_config(self) -> None:
-        atomic_write(self.out / "config.yaml", to_yaml(self.cfg))
+        """``config.yaml`` in the run folder (by rank 0 alone in a distributed run)."""
+        if self.runtime.is_main:
+            atomic_write(self.out / "config.yaml", to_yaml(self.cfg))
 
 
-def build_job(cfg: Config, space: Space, default_out: Callable[[list[float]], str]) -> Job:
+def build_job(cfg: Config, space: Space, default_out: Callable[[list[float]], str],
+              runtime: Runtime | None = None) -> Job:
     """Targets checked against the space's range and the temperature schedule checked, before any
     training; ``default_out(targets)`` names the folder under ``results/<space>/`` when ``out=`` is
     not given (deterministic, so that the same command finds its folder again and resumes)."""
-    complexity = load_complexity(cfg, space)
+    runtime = runtime or Runtime()
+    complexity = load_complexity(cfg, space, runtime.device)
     low, high = complexity.range_gmacs()
     targets = check_targets([float(t) for t in cfg.supernet.target_gmacs], low, high)
     interpolate = check_targets([float(t) for t in cfg.supernet.interpolate], low, high, "interpolate") \
@@ -147,4 +163,4 @@ def build_job(cfg: Config, space: Space, default_out: Callable[[list[float]], st
     Protocol.of(cfg.eval)
     check_intra(cfg)
     out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / default_out(targets)
-    return Job(cfg, space, complexity, targets, interpolate, out)
+    return Job(cfg, space, complexity, targets, interpolate, out, runtime)

@@ -193,8 +193,11 @@ def level_sides(job: Job, codec: Codec, levels: list[LevelResult], scorer: Layou
 def run_point(job: Job, with_levels: bool = False) -> dict:
     """The main job at one lambda in ``job.out``; its summary (also ``summary.json``)."""
     job.write_config()
-    atomic_write(job.out / "profile.json", job.profile.to_json() + "\n")
+    if job.runtime.is_main:
+        atomic_write(job.out / "profile.json", job.profile.to_json() + "\n")
     net = supernet_stages(job, job.out / "supernet")
+    if not job.runtime.is_main:  # the other processes of a torchrun job only train
+        return {}
     levels = net.levels(job.cfg.supernet.tolerance, job.interpolate)
     codec = net.codec.eval()
     scorer, study = search_layouts(job, codec, levels)

@@ -19,13 +19,14 @@ from .job import Job
 
 def supernet_stages(job: Job, folder: Path) -> Supernet:
     """Stage 1 in ``folder/stage1`` (skipped when ``checkpoint=`` gives stage-1 weights), then stage 2
-    in ``folder``."""
+    in ``folder``, both on the job's runtime (device, precision, processes)."""
     cfg = job.cfg
     meta = {"config": to_dict(cfg)}
     weights = cfg.checkpoint or stage1_checkpoint(job.space, job.clips, cfg.training, cfg.stage1,
-                                                  folder / "stage1", seed=cfg.seed, meta=meta)
+                                                  folder / "stage1", seed=cfg.seed, meta=meta,
+                                                  runtime=job.runtime)
     return train_supernet(job.space, job.complexity, weights, job.targets, job.clips, cfg.training,
-                          cfg.supernet, folder, seed=cfg.seed, meta=meta)
+                          cfg.supernet, folder, seed=cfg.seed, meta=meta, runtime=job.runtime)
 
 
 def video_figures(job: Job, model) -> dict[str, float]:
@@ -106,8 +107,11 @@ def print_levels(levels: list[LevelResult], out: Path) -> None:
 
 
 def run_supernet_job(job: Job) -> list[LevelResult]:
-    """The whole supernet job in ``job.out``; the landed levels."""
+    """The whole supernet job in ``job.out``; the landed levels (none on the other processes of a
+    distributed run: they only train)."""
     net = supernet_stages(job, job.out)
+    if not job.runtime.is_main:
+        return []
     levels = net.levels(job.cfg.supernet.tolerance, job.interpolate)
     original = evaluate_levels(job, net, levels)
     write_levels(job, levels, original)

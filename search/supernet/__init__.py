@@ -4,9 +4,9 @@ from .embedding import ComplexityEmbedding
 from .gumbel import TauSchedule, gumbel_softmax_st
 from .landing import Landing, land
 from .selection import ModeSelection, SampledComplexity, choices_for_codec, complexity_vector, sample
-from .stage2 import (LevelResult, Stage2Step, Supernet, check_targets, step_generator, tau_schedule,
-                     train_supernet)
+from .stage2 import (LevelResult, Stage2Step, Supernet, SupernetLoss, check_targets, step_generator,
+                     tau_schedule, train_supernet)
 
 __all__ = ["ComplexityEmbedding", "TauSchedule", "gumbel_softmax_st", "Landing", "land", "ModeSelection", "SampledComplexity",
            "choices_for_codec", "complexity_vector", "sample", "LevelResult", "Stage2Step", "Supernet",
-           "check_targets", "step_generator", "tau_schedule", "train_supernet"]
+           "SupernetLoss", "check_targets", "step_generator", "tau_schedule", "train_supernet"]

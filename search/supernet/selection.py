@@ -53,12 +53,13 @@ class ModeSelection(nn.Module):
         nn.init.zeros_(self.net[2].bias)
 
     def forward(self, vector: torch.Tensor) -> list[torch.Tensor]:
+        vector = vector.to(self.net[0].weight.device)  # complexity vectors are built on the CPU
         return list(torch.split(self.net(vector), self.group_sizes, dim=-1))
 
     @torch.no_grad()
     def scores(self, vector: torch.Tensor) -> list[np.ndarray]:
         """Log-probabilities of each choice's options (landing maximises their sum)."""
-        return [F.log_softmax(logits, -1).numpy() for logits in self(vector)]
+        return [F.log_softmax(logits, -1).cpu().numpy() for logits in self(vector)]
 
     @torch.no_grad()
     def argmax(self, vector: torch.Tensor) -> list[int]:

@@ -14,6 +14,12 @@ with ``C_i`` the sampled layout's GMACs from the closed form (exact forward, rel
 Afterwards each level's layout is the argmax of its logits; it is then landed exactly on its target
 (:mod:`search.supernet.landing`), and targets between two levels are served by interpolating their
 complexity vectors.
+
+Devices, mixed precision, torch.compile and several processes are stage 1's
+(:class:`search.training.Runtime`): the level and the Gumbel noise of a step come from
+:func:`step_generator` (the seed and the step), so every process of a distributed run samples the same
+widths; each process runs its share of the batch, and DDP averages the gradients of codec and
+mode-selection module alike.
 """
 from __future__ import annotations
 
@@ -30,7 +36,8 @@ from ..config import SupernetConfig, TrainingConfig
 from ..data import Clips, TrainPairs
 from ..errors import BadInput
 from ..space import Space
-from ..training import LoopConfig, TrainingLoop, batch_of, codec_with_weights, figures_of, p_frame_losses
+from ..training import (LOSS_TERMS, LoopConfig, Runtime, StepBatches, TrainingLoop, codec_with_weights,
+                        figures_of, optimizer_step, p_frame_losses)
 from .gumbel import TauSchedule
 from .landing import Landing, land
 from .embedding import ComplexityEmbedding
@@ -86,6 +93,13 @@ class Supernet:
     def vector(self, level: int) -> torch.Tensor:
         return self.embedding.level(level)
 
+    def to(self, device: torch.device | str) -> "Supernet":
+        """Codec, mode selection and the closed form's matrix on ``device``."""
+        for module in (self.codec, self.selector, self.sampled_gmacs):
+            if module is not None:
+                module.to(device)
+        return self
+
     def penalty(self, gmacs: torch.Tensor, target: float, beta: float, beta_below: float
                 ) -> torch.Tensor:
         """``alpha_i * C_i`` with ``alpha_i = beta (C_i - C_i^tar)^2``, alpha constant (Eq. 2-3)."""
@@ -94,6 +108,7 @@ class Supernet:
         alpha = b * (value - target) ** 2
         return alpha * gmacs
 
+    @torch.compiler.disable  # eager: a tiny MLP, a CPU generator, and tau changes every step
     def sample_and_mask(self, level: int, tau: float, generator: torch.Generator
                         ) -> tuple[list[torch.Tensor], torch.Tensor]:
         samples = sample(self.selector, self.vector(level), tau, generator)
@@ -130,15 +145,36 @@ def step_generator(seed: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, step, 2]).generate_state(1)[0]))
 
 
+class SupernetLoss(torch.nn.Module):
+    """A stage-2 forward pass: the level's widths sampled as channel masks, then the codec's RD loss at
+    them. The module DDP and torch.compile wrap (it holds the codec and the mode-selection module, whose
+    gradients DDP averages); returns the RD terms and the sampled GMACs ``C_i``."""
+
+    def __init__(self, net: Supernet, lmbda: float, autocast=None):
+        super().__init__()
+        self.codec, self.selector = net.codec, net.selector
+        self.net, self.lmbda = net, lmbda
+        self.autocast = autocast or Runtime().autocast
+
+    def forward(self, frames: torch.Tensor, level: int, tau: float, generator: torch.Generator
+                ) -> dict[str, torch.Tensor]:
+        _, gmacs = self.net.sample_and_mask(level, tau, generator)
+        return {**p_frame_losses(self.codec, frames, self.lmbda, "gt", self.autocast), "gmacs": gmacs}
+
+
 class Stage2Step:
     """One stage-2 step: a random level, sampled widths as masks, RD loss plus the penalty."""
 
     def __init__(self, net: Supernet, samples: TrainPairs, training: TrainingConfig, cfg: SupernetConfig,
-                 seed: int):
-        self.net, self.samples, self.training, self.cfg, self.seed = net, samples, training, cfg, seed
+                 seed: int, runtime: Runtime | None = None):
+        self.net, self.training, self.cfg, self.seed = net, training, cfg, seed
+        self.runtime = runtime = runtime or Runtime()
         self.schedule = tau_schedule(cfg, cfg.steps)
         self.optimizer = torch.optim.Adam([{"params": net.codec.parameters(), "lr": training.lr},
                                            {"params": net.selector.parameters(), "lr": cfg.selector_lr}])
+        self.scaler = runtime.grad_scaler()
+        self.loss = runtime.wrap(SupernetLoss(net, training.lmbda, runtime.autocast))
+        self.batches = StepBatches(samples, training.batch, runtime)
         self.last_sampled = {f"L{i + 1}": float("nan") for i in range(len(net.targets))}
 
     def __call__(self, step: int) -> dict[str, float]:
@@ -146,40 +182,49 @@ class Stage2Step:
         codec.train()
         generator = step_generator(self.seed, step)
         level = int(torch.randint(len(targets), (1,), generator=generator))
-        _, gmacs = net.sample_and_mask(level, self.schedule(step), generator)
-        frames = batch_of(self.samples, step, self.training.batch)
-        losses = p_frame_losses(codec, frames, self.training.lmbda, "gt")
+        frames = self.batches(step)
+        with self.batches.noise(step):
+            out = self.loss(frames, level, self.schedule(step), generator)
+        gmacs = out["gmacs"]
         penalty = net.penalty(gmacs, targets[level], self.cfg.beta, self.cfg.beta_below)
-        loss = losses["loss"] + penalty.to(losses["loss"].dtype)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(codec.parameters(), 1.0)
-        self.optimizer.step()
+        loss = out["loss"] + penalty.to(out["loss"].dtype)
+        optimizer_step(loss, self.optimizer, self.scaler, codec.parameters())
         codec.set_choices(None)
         self.last_sampled[f"L{level + 1}"] = float(gmacs.detach())
+        losses = self.runtime.mean({k: out[k] for k in LOSS_TERMS})
         return {**figures_of(losses), "level": level + 1, "gmacs": float(gmacs.detach()),
                 "target": targets[level], "tau": self.schedule(step), **self.last_sampled}
 
 
 def train_supernet(space: Space, complexity: Complexity, stage1_weights: str, targets: list[float],
-                   clips: Clips, training: TrainingConfig, cfg: SupernetConfig, out: Path, *, seed: int,
-                   meta: Mapping[str, Any] | None = None) -> Supernet:
-    """Stage 2 from the stage-1 weights of the full-width codec, trained (or resumed) in ``out``."""
+                   clips: Clips | Any, training: TrainingConfig, cfg: SupernetConfig, out: Path, *,
+                   seed: int, meta: Mapping[str, Any] | None = None, runtime: Runtime | None = None
+                   ) -> Supernet:
+    """Stage 2 from the stage-1 weights of the full-width codec, trained (or resumed) in ``out``.
+
+    Trains on the runtime's device; the supernet comes back on the CPU, where landing, evaluation and
+    the outer search take it."""
+    runtime = runtime or Runtime()
     torch.manual_seed(seed)
     codec = codec_with_weights(space, space.full_layout(), stage1_weights)
     net = Supernet(space, complexity, codec, targets, cfg.hidden,
-                   ComplexityEmbedding(targets, cfg.embedding, cfg.embedding_dims))
+                   ComplexityEmbedding(targets, cfg.embedding, cfg.embedding_dims)).to(runtime.device)
+    runtime.seed_process(seed)
     samples = TrainPairs(clips, training.crop, 2, samples_per_epoch=cfg.steps * training.batch,
                          seed=seed + 1)
-    step = Stage2Step(net, samples, training, cfg, seed)
+    step = Stage2Step(net, samples, training, cfg, seed, runtime)
     meta = {"codec": space.codec_name, "space": space.name, "layout": space.full_layout(),
             "targets": targets, **(meta or {})}
     bar_keys = ("loss", "psnr") + tuple(f"L{i + 1}" for i in range(len(targets)))
     loop = TrainingLoop(LoopConfig(steps=cfg.steps, out=out, time_limit=cfg.time_limit,
                                    checkpoint_every=training.checkpoint_every,
                                    desc=f"stage 2 {space.codec_name}", bar_keys=bar_keys, meta=meta),
-                        {"model": codec, "selector": net.selector}, step.optimizer)
-    if loop.resume():
+                        {"model": codec, "selector": net.selector}, step.optimizer, runtime=runtime,
+                        scaler=step.scaler)
+    if loop.resume() and runtime.is_main:
         print(f"resuming {out} from step {loop.start_step}")
-    loop.run(step)
-    return net
+    try:
+        loop.run(step)
+    finally:
+        step.batches.close()
+    return net.to("cpu")

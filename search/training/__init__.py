@@ -1,11 +1,16 @@
-"""Training: the RD loss, checkpoints, the shared training loop and stage 1 (the whole codec)."""
+"""Training: the RD loss, checkpoints, the shared training loop, devices, mixed precision and several
+processes (the runtime), each step's batches, and stage 1 (the whole codec)."""
+from .batches import StepBatches
 from .checkpoint import latest_checkpoint, load_model_state, read_checkpoint, save_checkpoint
 from .loop import LoopConfig, TrainingLoop
 from .rd import figures_of, rates_bpp, rd_loss
-from .stage1 import Stage1Step, batch_of, p_frame_losses, stage1_checkpoint, train_stage1
+from .runtime import Runtime, derived_seed, optimizer_step, parse_device, start_runtime
+from .stage1 import (LOSS_TERMS, GopLoss, Stage1Step, batch_of, p_frame_losses, stage1_checkpoint,
+                     train_stage1)
 from .weights import codec_at_layout, codec_with_weights, model_state
 
-__all__ = ["latest_checkpoint", "load_model_state", "read_checkpoint", "save_checkpoint", "LoopConfig",
-           "TrainingLoop", "figures_of", "rates_bpp", "rd_loss", "Stage1Step", "batch_of",
-           "p_frame_losses", "stage1_checkpoint", "train_stage1", "codec_at_layout", "codec_with_weights",
-           "model_state"]
+__all__ = ["StepBatches", "latest_checkpoint", "load_model_state", "read_checkpoint", "save_checkpoint",
+           "LoopConfig", "TrainingLoop", "figures_of", "rates_bpp", "rd_loss", "Runtime", "derived_seed",
+           "optimizer_step", "parse_device", "start_runtime", "LOSS_TERMS", "GopLoss", "Stage1Step",
+           "batch_of", "p_frame_losses", "stage1_checkpoint", "train_stage1", "codec_at_layout",
+           "codec_with_weights", "model_state"]

@@ -5,8 +5,13 @@ It owns what every long run needs and nothing codec-specific: atomic checkpoints
 from the newest one after a kill (losing at most the steps since it), a tqdm bar with the figures that
 matter, a CSV log of the same figures, a step budget and an optional wall-clock budget.
 
-Steps are deterministic given the seed: a step's batch is drawn from the step index (see
-:class:`search.data.TrainPairs`) and the torch RNG state is saved in each checkpoint.
+Steps are deterministic given the seed: a step's batch and its quantisation noise are drawn from the
+step index (see :class:`search.training.batches.StepBatches`), and the torch RNG state is saved in
+each checkpoint too.
+
+In a distributed run (``torchrun``) every process runs the loop and resumes from the same checkpoint;
+rank 0 alone writes checkpoints, ``log.csv`` and ``config.yaml``; a time limit stops every process at
+the same step; the figures logged are the global batch's (averaged over the processes by the step).
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import torch
 from tqdm import tqdm
 
 from .checkpoint import checkpoint_name, latest_checkpoint, prune, read_checkpoint, save_checkpoint
+from .runtime import Runtime
 from ..files import atomic_write, dump_yaml
 
 # names atomic_write gives its temp files (tempfile.mkstemp(prefix=".<name>.")) in a run's folders
@@ -45,8 +51,11 @@ class TrainingLoop:
     """Runs ``step_fn(step) -> figures`` from the last checkpoint to ``steps``."""
 
     def __init__(self, cfg: LoopConfig, modules: Mapping[str, torch.nn.Module],
-                 optimizer: torch.optim.Optimizer):
+                 optimizer: torch.optim.Optimizer, *, runtime: Runtime | None = None,
+                 scaler: torch.amp.GradScaler | None = None):
         self.cfg, self.modules, self.optimizer = cfg, dict(modules), optimizer
+        self.runtime = runtime or Runtime()
+        self.scaler = scaler if scaler is not None and scaler.is_enabled() else None
         self.ckpt_dir = Path(cfg.out) / "checkpoints"
         self.log_path = Path(cfg.out) / "log.csv"
         self.start_step = 0
@@ -54,9 +63,10 @@ class TrainingLoop:
 
     def resume(self) -> int:
         """Load the newest checkpoint of this run, if any; returns the step it reached."""
-        self._remove_stale_temp_files()
-        if "config" in self.cfg.meta:
-            atomic_write(Path(self.cfg.out) / "config.yaml", dump_yaml(self.cfg.meta["config"]))
+        if self.runtime.is_main:
+            self._remove_stale_temp_files()
+            if "config" in self.cfg.meta:
+                atomic_write(Path(self.cfg.out) / "config.yaml", dump_yaml(self.cfg.meta["config"]))
         path = latest_checkpoint(self.ckpt_dir)
         if path is None:
             return 0
@@ -64,7 +74,10 @@ class TrainingLoop:
         for name, module in self.modules.items():
             module.load_state_dict(state["modules"][name])
         self.optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
+        if self.runtime.is_main:  # the other processes keep generators seeded for their rank
+            torch.set_rng_state(state["torch_rng"])
         self.start_step = int(state["step"])
         self._trim_log(self.start_step)
         return self.start_step
@@ -86,7 +99,7 @@ class TrainingLoop:
         self._write_log()
 
     def _write_log(self) -> None:
-        if not self.history:
+        if not self.history or not self.runtime.is_main:
             return
         keys = list(self.history[0])
         lines = [",".join(keys)] + [",".join(f"{r.get(k, float('nan')):.6g}" for k in keys)
@@ -96,6 +109,7 @@ class TrainingLoop:
     def save(self, step: int) -> Path:
         payload = {"step": step, "modules": {n: m.state_dict() for n, m in self.modules.items()},
                    "optimizer": self.optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+                   **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
                    **self.cfg.meta}
         # the log first: a kill between the two writes then leaves rows past the newest checkpoint,
         # which resume trims, rather than a checkpoint whose rows are missing from the log
@@ -105,10 +119,10 @@ class TrainingLoop:
         return path
 
     def run(self, step_fn: Callable[[int], Mapping[str, float]]) -> list[dict[str, float]]:
-        cfg = self.cfg
+        cfg, runtime = self.cfg, self.runtime
         started = time.perf_counter()
         bar = tqdm(total=cfg.steps, initial=self.start_step, desc=cfg.desc, dynamic_ncols=True,
-                   mininterval=1.0)
+                   mininterval=1.0, disable=not runtime.is_main)
         step = self.start_step
         try:
             while step < cfg.steps:
@@ -120,15 +134,18 @@ class TrainingLoop:
                 bar.update(1)
                 bar.set_postfix({k: f"{figures[k]:.4g}" for k in cfg.bar_keys if k in figures}
                                 | {"it/s": f"{1 / max(figures['seconds'], 1e-9):.2f}"}, refresh=False)
-                out_of_time = cfg.time_limit is not None and time.perf_counter() - started > cfg.time_limit
-                if step % cfg.checkpoint_every == 0 or step == cfg.steps or out_of_time:
+                out_of_time = cfg.time_limit is not None and \
+                    runtime.any(time.perf_counter() - started > cfg.time_limit)
+                if runtime.is_main and (step % cfg.checkpoint_every == 0 or step == cfg.steps or out_of_time):
                     self.save(step)
                 if out_of_time:
                     bar.total = step  # the time limit, not the step count, ended it: show the real end
                     bar.refresh()
-                    bar.write(f"{cfg.desc}: time limit of {cfg.time_limit:g} s reached at step {step} of "
-                              f"{cfg.steps}")
+                    if runtime.is_main:
+                        bar.write(f"{cfg.desc}: time limit of {cfg.time_limit:g} s reached at step {step} "
+                                  f"of {cfg.steps}")
                     break
         finally:
             bar.close()
+        runtime.barrier()  # the other processes go on once rank 0 has written the last checkpoint
         return self.history

@@ -27,12 +27,14 @@ def rd_loss(output: Mapping, x: torch.Tensor, lmbda: float) -> dict[str, torch.T
     codec."""
     batch, _, height, width = x.shape
     rates = rates_bpp(output["likelihoods"], batch * height * width)
-    motion = rates.get("motion", torch.zeros(()))
-    residual = rates.get("residual", torch.zeros(()))
+    # on the frames' device (a part with no likelihoods rates zero bits), in the frames' precision (a
+    # reconstruction from an autocast forward pass may be half precision)
+    motion = rates.get("motion", torch.zeros(())).to(x.device)
+    residual = rates.get("residual", torch.zeros(())).to(x.device)
     total = motion + residual
     for part in sorted(rates.keys() - {"motion", "residual"}):
-        total = total + rates[part]
-    mse = F.mse_loss(output["x_hat"], x)
+        total = total + rates[part].to(x.device)
+    mse = F.mse_loss(output["x_hat"].to(x.dtype), x)
     out = {"loss": total + lmbda * mse, "bpp": total, "bpp_motion": motion, "bpp_residual": residual,
            "mse": mse}
     if "image" in rates:

@@ -4,11 +4,16 @@ Loss ``R_m + R_r + lambda * D`` (MSE), Eq. 1 of the cgSlimDecoder supplementary;
 clipped at norm 1; CompressAI ``EntropyBottleneck`` quantiles (if a codec has them) by their own
 auxiliary loss. The run folder keeps atomic checkpoints and ``log.csv``; training again into the same
 folder resumes from the newest checkpoint.
+
+The device, the arithmetic, torch.compile and several processes come from a
+:class:`~search.training.runtime.Runtime`; batches come through a DataLoader
+(:class:`~search.training.batches.StepBatches`).
 """
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 from compressai.entropy_models import EntropyBottleneck
@@ -17,24 +22,45 @@ from ..codec import Codec
 from ..config import Stage1Config, TrainingConfig
 from ..data import Clips, TrainPairs
 from ..space import Space
+from .batches import StepBatches
 from .checkpoint import latest_checkpoint
 from .loop import LoopConfig, TrainingLoop
 from .rd import figures_of, rd_loss
+from .runtime import Runtime, optimizer_step
 from .weights import codec_with_weights
 
+#: the loss terms every step reports (averaged over the processes of a distributed run)
+LOSS_TERMS = ("loss", "bpp", "bpp_motion", "bpp_residual", "mse")
 
-def p_frame_losses(model: Codec, frames: torch.Tensor, lmbda: float, reference: str
+
+def p_frame_losses(model: Codec, frames: torch.Tensor, lmbda: float, reference: str,
+                   autocast: Callable[[], AbstractContextManager] = nullcontext
                    ) -> dict[str, torch.Tensor]:
-    """Mean RD figures over the P-frames of a batch of GOPs ``[B, gop, 3, h, w]``."""
+    """Mean RD figures over the P-frames of a batch of GOPs ``[B, gop, 3, h, w]``; the codec runs
+    under ``autocast()`` (mixed precision), the loss is computed in the frames' precision."""
     ref = frames[:, 0]
     totals: dict[str, torch.Tensor] = {}
     for t in range(1, frames.shape[1]):
-        out = model(ref, frames[:, t])
+        with autocast():
+            out = model(ref, frames[:, t])
         figures = rd_loss(out, frames[:, t], lmbda)
         for k, v in figures.items():
             totals[k] = totals.get(k, 0) + v / (frames.shape[1] - 1)
-        ref = frames[:, t] if reference == "gt" else out["x_hat"].detach().clamp(0, 1)
+        ref = frames[:, t] if reference == "gt" else out["x_hat"].detach().clamp(0, 1).to(frames.dtype)
     return totals
+
+
+class GopLoss(torch.nn.Module):
+    """The RD loss of a batch of GOPs through ``codec``: the module a step calls, and the one
+    DistributedDataParallel and torch.compile wrap."""
+
+    def __init__(self, codec: Codec, lmbda: float, reference: str,
+                 autocast: Callable[[], AbstractContextManager] = nullcontext):
+        super().__init__()
+        self.codec, self.lmbda, self.reference, self.autocast = codec, lmbda, reference, autocast
+
+    def forward(self, frames: torch.Tensor) -> dict[str, torch.Tensor]:
+        return p_frame_losses(self.codec, frames, self.lmbda, self.reference, self.autocast)
 
 
 def aux_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
@@ -50,50 +76,62 @@ def batch_of(samples: TrainPairs, step: int, batch: int) -> torch.Tensor:
 class Stage1Step:
     """One optimisation step of the whole codec (the loop calls it with the step index)."""
 
-    def __init__(self, model: Codec, samples: TrainPairs, training: TrainingConfig):
-        self.model, self.samples, self.training = model, samples, training
+    def __init__(self, model: Codec, samples: TrainPairs, training: TrainingConfig,
+                 runtime: Runtime | None = None):
+        self.model, self.training = model, training
+        self.runtime = runtime = runtime or Runtime()
         self.aux = aux_parameters(model)
         self.main_params = [p for p in model.parameters() if all(p is not a for a in self.aux)]
         groups = [{"params": self.main_params, "lr": training.lr}, {"params": self.aux, "lr": 1e-3}]
         self.optimizer = torch.optim.Adam(groups if self.aux else self.main_params, lr=training.lr)
+        self.scaler = runtime.grad_scaler()
+        self.loss = runtime.wrap(GopLoss(model, training.lmbda, training.reference, runtime.autocast))
+        self.batches = StepBatches(samples, training.batch, runtime)
 
     def __call__(self, step: int) -> dict[str, float]:
         self.model.train()
-        frames = batch_of(self.samples, step, self.training.batch)
-        losses = p_frame_losses(self.model, frames, self.training.lmbda, self.training.reference)
+        frames = self.batches(step)
+        with self.batches.noise(step):
+            losses = self.loss(frames)
         loss = losses["loss"]
         if self.aux:
             loss = loss + sum(m.loss() for m in self.model.modules() if isinstance(m, EntropyBottleneck))
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.main_params, 1.0)
-        self.optimizer.step()
-        return figures_of(losses)
+        optimizer_step(loss, self.optimizer, self.scaler, self.main_params)
+        return figures_of(self.runtime.mean({k: losses[k] for k in LOSS_TERMS}))
 
 
-def train_stage1(space: Space, layout: Mapping[str, int], clips: Clips, training: TrainingConfig,
+def train_stage1(space: Space, layout: Mapping[str, int], clips: Clips | Any, training: TrainingConfig,
                  budget: Stage1Config, out: Path, *, seed: int, init: str = "",
-                 meta: Mapping[str, Any] | None = None, model: Codec | None = None
-                 ) -> list[dict[str, float]]:
+                 meta: Mapping[str, Any] | None = None, model: Codec | None = None,
+                 runtime: Runtime | None = None) -> list[dict[str, float]]:
     """Train (or resume) the codec at ``layout`` in ``out``; ``init``: weights to start from, or
-    ``model``: the codec itself (built at ``layout``; fine-tuning weights sliced from a supernet)."""
+    ``model``: the codec itself (built at ``layout``; fine-tuning weights sliced from a supernet);
+    ``clips``: a frame source (:class:`~search.data.Clips` or :class:`~search.data.Septuplets`)."""
+    runtime = runtime or Runtime()
     torch.manual_seed(seed)
     model = codec_with_weights(space, layout, init) if model is None else model
+    model = model.to(runtime.device)
+    runtime.seed_process(seed)
     samples = TrainPairs(clips, training.crop, training.gop, samples_per_epoch=budget.steps * training.batch,
                          seed=seed)
-    step = Stage1Step(model, samples, training)
+    step = Stage1Step(model, samples, training, runtime)
     meta = {"codec": space.codec_name, "space": space.name, "layout": dict(layout), **(meta or {})}
     loop = TrainingLoop(LoopConfig(steps=budget.steps, out=out, checkpoint_every=training.checkpoint_every,
                                    time_limit=budget.time_limit, desc=f"stage 1 {space.codec_name}",
                                    meta=meta),
-                        {"model": model}, step.optimizer)
-    if loop.resume():
+                        {"model": model}, step.optimizer, runtime=runtime, scaler=step.scaler)
+    if loop.resume() and runtime.is_main:
         print(f"resuming {out} from step {loop.start_step}")
-    return loop.run(step)
+    try:
+        return loop.run(step)
+    finally:
+        step.batches.close()
 
 
-def stage1_checkpoint(space: Space, clips: Clips, training: TrainingConfig, budget: Stage1Config,
-                      out: Path, *, seed: int, meta: Mapping[str, Any] | None = None) -> str:
+def stage1_checkpoint(space: Space, clips: Clips | Any, training: TrainingConfig, budget: Stage1Config,
+                      out: Path, *, seed: int, meta: Mapping[str, Any] | None = None,
+                      runtime: Runtime | None = None) -> str:
     """Stage-1 weights of the full-width codec: trained (or resumed) in ``out``; the newest checkpoint."""
-    train_stage1(space, space.full_layout(), clips, training, budget, out, seed=seed, meta=meta)
+    train_stage1(space, space.full_layout(), clips, training, budget, out, seed=seed, meta=meta,
+                 runtime=runtime)
     return str(latest_checkpoint(Path(out) / "checkpoints"))

@@ -99,3 +99,19 @@ def golden_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("golden") / "run"
     run_main_job(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_test_set(tmp_path_factory) -> Path:
+    """``test_data=`` for tiny main jobs: a PNG sequence of two 64x64 crops of a bundled clip, so that
+    their evaluation codes one small P-frame per layout instead of full-size frames."""
+    from PIL import Image
+
+    from search.data import default_clips, read_video
+
+    sequence = tmp_path_factory.mktemp("tiny_test_set") / "tiny" / "Clip"
+    sequence.mkdir(parents=True)
+    for i, frame in enumerate(read_video(default_clips()[0], max_frames=2)):
+        Image.fromarray(frame[:64, :64]).save(sequence / f"im{i + 1:05d}.png")
+    return sequence.parent
+

@@ -1,15 +1,19 @@
 """Bad input to the command lines: one line on stderr, exit status 2, no traceback, nothing written.
 
 The real CLIs run as subprocesses for a handful of cases (each pays the import cost, so they run
-concurrently in one module fixture); the other cases call ``main`` in-process on the same code path.
+concurrently in one module fixture); the other cases call ``main`` in-process on the same code path,
+with its standard streams captured.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -45,6 +49,22 @@ def _one_line(stderr: str) -> str:
 
 
 # -- real subprocesses ---------------------------------------------------------------------------
+
+#: the cases run as real subprocesses (each pays seconds of imports); the others call ``main`` in-process
+SUBPROCESS = {"unknown_space", "malformed_space", "profile_resolution_0x0"}
+
+
+def _in_process(module: str, args: list[str]) -> SimpleNamespace:
+    """``python -m module args`` as a call of its ``main``: exit status, stdout and stderr."""
+    main = {"search.report": report_cli.main, "search.profile": profile_cli.main}[module]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            code = main(args) or 0
+        except SystemExit as exc:
+            code = exc.code
+    return SimpleNamespace(returncode=code, stdout=stdout.getvalue(), stderr=stderr.getvalue())
+
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +106,17 @@ def runs(tmp_path_factory):
             folder.mkdir()
             out = folder / "report.md"
             args = args + [f"out={out}"]
-        proc = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        if name in SUBPROCESS:
+            proc = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=120)
+        else:
+            proc = _in_process(module, args)
         return name, (proc, out)
 
     before = _snapshot(PROFILES)
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        results = dict(pool.map(run, cases))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(pool.map(run, sorted(SUBPROCESS)))
+    results.update(run(name) for name in cases if name not in SUBPROCESS)  # stderr is process-wide
     results["_profiles"] = (before, _snapshot(PROFILES))
     results["_inputs"] = {"malformed": malformed, "negative": negative, "dvc_layout": dvc_layout,
                           "empty_profiles": empty_profiles}

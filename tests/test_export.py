@@ -109,7 +109,7 @@ def test_search_train_fine_tunes_it(case, tmp_path):
     run = tmp_path / "finetune"
     assert train_cli.main([f"layout={case.exported.layout_path}",
                            f"checkpoint={case.exported.weights_path}", "steps=2", "batch=1",
-                           "crop=64", f"out={run}", "time_limit=0"]) == 0
+                           "crop=64", "intra=pristine", f"out={run}", "time_limit=0"]) == 0
     saved = latest_checkpoint(run / "checkpoints")
     assert saved is not None and saved.name.endswith("00000002.pt")
     state = torch.load(saved, map_location="cpu", weights_only=False)

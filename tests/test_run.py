@@ -67,18 +67,26 @@ def _run(*args):
                           text=True, timeout=300)
 
 
-def test_help_and_bad_input(tmp_path):
+def test_help_and_bad_input(tmp_path, capsys):
+    """The real command once (help, then one bad target); the other cases in-process, same code path."""
     shown = _run("--help")
     assert shown.returncode == 0 and "target_gmacs=" in shown.stdout and "backend=optuna" in shown.stdout
-    for args, words in [(["space=fvc", "target_gmacs=[5]"], "outside what the space can reach"),
-                        (["space=fvc", "trget_gmacs=[300]"], "target_gmacs"),
+    result = _run("space=fvc", "target_gmacs=[5]", f"out={tmp_path / 'never'}")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr
+    assert "outside what the space can reach" in lines[0] and not (tmp_path / "never").exists()
+    for args, words in [(["space=fvc", "trget_gmacs=[300]"], "target_gmacs"),
                         (["space=fvc", "target_gmacs=[300,300]"], "duplicated"),
-                        (["space=fvc", "target_gmacs=[300]", "backend=spark"], "backend")]:
+                        (["space=fvc", "target_gmacs=[300]", "backend=spark"], "backend"),
+                        (["space=fvc", "target_gmacs=[300]", "val_batches=4"], "val_batches=4")]:
         out = tmp_path / "never"
-        result = _run(*args, f"out={out}")
-        assert result.returncode == 2, args
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            main([*args, f"out={out}"])
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert exc.value.code == 2, args
+        assert len(lines) == 1 and words in lines[0] and "Traceback" not in err
         assert not out.exists()
 
 
@@ -107,3 +115,28 @@ def test_a_killed_run_resumes_with_the_same_command(tmp_path):
     assert len(trials) == 7 and not trials["params"].duplicated().any()
     assert json.loads((out / "summary.json").read_text())["trials"] == 7
     assert not [p for p in out.rglob(".*") if p.is_file()], "temporary files left behind"
+
+
+def test_several_lambdas_give_rd_curves(tmp_path, tiny_test_set):
+    """``lmbda=[...]``: one run per lambda in ``lambda-<l>/``, joined into RD points and, per target, the
+    BD figures of the chosen architecture against uniform slimming."""
+    out = tmp_path / "curves"
+    args = ["space=dcvc", "target_gmacs=[300]", "lmbda=[256,2048]", "stage1_steps=2", "steps=2",
+            "stage1_time_limit=0", "time_limit=0", "trials=3", "batch=1", "crop=64", "eval_gop_size=2",
+            "val_count=3", "threads=2", "seed=0", "intra=pristine", "finetune_steps=1",
+            f"test_data={tiny_test_set}", f"out={out}"]
+    assert main(args) == 0
+    for lmbda in (256, 2048):
+        point = json.loads((out / f"lambda-{lmbda}" / "summary.json").read_text())
+        assert point["lambda"] == lmbda and [r["target_gmacs"] for r in point["targets"]] == [300.0]
+    points = pd.read_csv(out / "rd_points.csv")
+    assert sorted(points["lambda"].unique()) == [256, 2048]
+    assert {"Chosen @300", "Uniform @300"} <= set(points["layout"])
+    for layout, curve in points.groupby("layout"):  # every curve has a point at each lambda
+        assert sorted(curve["lambda"].unique()) == [256, 2048], layout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["lambdas"] == [256.0, 2048.0]
+    (row,) = summary["targets"]
+    assert [p["lambda"] for p in row["per_lambda"]] == [256.0, 2048.0]
+    # two training steps give curves that may not overlap in quality: then the reason, not a crash
+    assert row["bd_rate_vs_uniform"] is not None or "BD" in row["bd_note"]

@@ -15,7 +15,7 @@ from search.space import load_space
 ROOT = Path(__file__).resolve().parent.parent
 SPACE = load_space("elfvc")
 TINY = ["space=elfvc", "target_gmacs=[200,100]", "stage1_steps=2", "steps=3", "trials=4", "batch=1",
-        "crop=64", "eval_gop_size=2", "val_count=3", "time_limit=0", "stage1_time_limit=0",
+        "crop=64", "eval_gop_size=2", "val_count=3", "time_limit=0", "stage1_time_limit=0", "intra=pristine",
         "threads=2", "seed=0"]
 
 
@@ -38,9 +38,9 @@ def test_structure_report_lists_every_decoder_layer():
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> Path:
+def tiny_run(tmp_path_factory, tiny_test_set) -> Path:
     out = tmp_path_factory.mktemp("elfvc") / "run"
-    _command("search.run", *TINY, f"out={out}")
+    _command("search.run", *TINY, f"test_data={tiny_test_set}", f"out={out}")
     return out
 
 

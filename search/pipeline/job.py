@@ -139,8 +139,9 @@ class Job:
         """The same job for one RD point, in its own folder ``lambda-<lambda>``."""
         cfg = dataclasses.replace(self.cfg, lambdas=[float(lmbda)],
                                   training=dataclasses.replace(self.cfg.training, lmbda=float(lmbda)))
-        return Job(cfg, self.space, self.complexity, self.targets, self.interpolate,
-                   self.out / f"lambda-{lmbda:g}", self._clips)
+        # the I-frame codec depends on lambda (its quality), so its coded frames are not shared
+        return dataclasses.replace(self, cfg=cfg, out=self.out / f"lambda-{lmbda:g}", _intra=False,
+                                   _intra_cache={})
 
     def write_config(self) -> None:
         """``config.yaml`` in the run folder (by rank 0 alone in a distributed run)."""

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..codec import Codec
 from ..config import format_resolution
+from ..errors import BadInput
 from ..evaluation import bd_table
 from ..files import atomic_write
 from ..nn.layers import load_sliced
@@ -239,20 +240,28 @@ def join_points(job: Job, summaries: list[dict]) -> dict:
             {"lambda": s["lambda"], **{k: v for k, v in r.items() if k != "target_gmacs"}}
             for s in summaries for r in s["targets"] if r["target_gmacs"] == target]}
         if not chosen.empty and not uniform.empty and chosen["lambda"].nunique() > 1:
-            table = bd_table(uniform, chosen, "psnr", names=("uniform", "chosen"))
-            overall = table.iloc[-1]
-            row["bd_rate_vs_uniform"] = float(overall["bd_rate"])
-            row["bd_psnr_vs_uniform"] = float(overall["bd_quality"])
+            row.update(bd_versus_uniform(uniform, chosen))
         targets.append(row)
     summary = {"space": job.space.name, "codec": job.space.codec_name, "lambdas": job.lambdas,
                "targets": targets, "points": [f"lambda-{v:g}/summary.json" for v in job.lambdas]}
     atomic_write(job.out / "summary.json", json.dumps(summary, indent=1) + "\n")
     for row in targets:
-        if "bd_rate_vs_uniform" in row:
+        if row.get("bd_rate_vs_uniform") is not None:
             print(f"@{row['target_gmacs']:g}: chosen against uniform at equal GMACs: BD-rate "
                   f"{row['bd_rate_vs_uniform']:+.2f}%, BD-PSNR {row['bd_psnr_vs_uniform']:+.3f} dB")
     print(f"results: {job.out} (python -m search.compare {job.out} for every curve)")
     return summary
+
+
+def bd_versus_uniform(uniform: pd.DataFrame, chosen: pd.DataFrame) -> dict[str, Any]:
+    """BD-rate and BD-PSNR of the chosen curve against uniform slimming's, or, where the curves do not
+    allow BD figures (too few points, no overlap in quality), why not: the runs' figures stay."""
+    try:
+        overall = bd_table(uniform, chosen, "psnr", names=("uniform", "chosen")).iloc[-1]
+    except BadInput as exc:
+        print(f"note: {exc}")
+        return {"bd_rate_vs_uniform": None, "bd_note": str(exc)}
+    return {"bd_rate_vs_uniform": float(overall["bd_rate"]), "bd_psnr_vs_uniform": float(overall["bd_quality"])}
 
 
 def print_summary(summary: dict, out: Path) -> None:

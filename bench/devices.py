@@ -39,7 +39,9 @@ from search.supernet import Stage2Step, Supernet  # noqa: E402
 from search.training import Runtime, Stage1Step, p_frame_losses  # noqa: E402
 
 
-def synthetic_clips(frames: int = 8, height: int = 128, width: int = 192) -> Clips:
+def synthetic_clips(crop: int, frames: int = 8) -> Clips:
+    """Smooth moving content a little larger than the crop (random crops have room to move)."""
+    height, width = max(128, crop + 64), max(192, crop + 128)
     y, x = np.mgrid[0:height, 0:width]
     video = np.stack([np.stack([(x * 2 + t * 3) % 256, (y * 2 + t) % 256, (x + y + t * 5) % 256], -1)
                       for t in range(frames)]).astype(np.uint8)
@@ -67,8 +69,8 @@ def stage1_against_bare(codec: str, runtime: Runtime, training: TrainingConfig, 
     space = load_space(codec)
     torch.manual_seed(0)
     model = space.codec().to(runtime.device).train()
-    samples = TrainPairs(synthetic_clips(), training.crop, 2, samples_per_epoch=(steps + warmup + 1)
-                         * training.batch, seed=0)
+    samples = TrainPairs(synthetic_clips(training.crop), training.crop, 2,
+                         samples_per_epoch=(steps + warmup + 1) * training.batch, seed=0)
     ours = Stage1Step(model, samples, training, runtime)
     frames = ours.batches(0)
     optimizer = torch.optim.Adam(model.parameters(), lr=training.lr)
@@ -97,7 +99,7 @@ def stage2(codec: str, runtime: Runtime, training: TrainingConfig, steps: int, w
     torch.manual_seed(0)
     net = Supernet(space, complexity, space.codec(), targets).to(runtime.device)
     cfg = SupernetConfig(target_gmacs=targets, steps=steps + warmup)
-    samples = TrainPairs(synthetic_clips(), training.crop, 2, samples_per_epoch=(steps + warmup)
+    samples = TrainPairs(synthetic_clips(training.crop), training.crop, 2, samples_per_epoch=(steps + warmup)
                          * training.batch, seed=1)
     step = Stage2Step(net, samples, training, cfg, seed=0, runtime=runtime)
     for i in range(warmup):

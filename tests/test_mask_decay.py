@@ -4,8 +4,6 @@ landed widths; bad values and spaces where masks cannot merge are one line, exit
 and resumes."""
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 
@@ -13,7 +11,7 @@ from conftest import shifted_frames, smooth_images
 from search.complexity import Complexity, count_decoder, measure_profile
 from search.config import SupernetConfig, TrainingConfig
 from search.data import training_frames
-from search.outer import load_architecture
+from search.outer import export_architecture, load_architecture
 from search.space import load_space
 from search.supernet.mask_decay import (ChannelMasks, DecaySchedule, MaskDecay, MaskDecayNet,
                                         target_landing, teacher_norms, train_mask_decay, unsupported)
@@ -51,16 +49,21 @@ def net(request) -> MaskDecayNet:
     return _net(request.param)
 
 
-def test_merged_pruned_decoder_equals_masked_student(net):
+def test_exported_merged_pruned_decoder_equals_masked_student(net, tmp_path):
+    """The level's codec (its layout, the kept channels of the merged weights), exported and loaded
+    back, gives the masked student's output."""
+    levels = net.levels()
+    export_architecture(net.space, levels[1].layout, net.merged(1), tmp_path, "level_2", (SIZE, SIZE),
+                        levels[1].landing.gmacs, keep=net.kept(1))
     inputs = _inputs(net)
+    model = load_architecture(tmp_path / "layouts" / "level_2.yaml", tmp_path / "weights" / "level_2.pt")
+    assert model.layout == levels[1].layout
+    masked = net.masked(1, *inputs)["x_hat"]
     with torch.no_grad():
+        merged = model(*inputs)["x_hat"]
         unmasked = net.codec.eval()(*inputs)["x_hat"]
-    for index, level in enumerate(net.levels()):
-        masked = net.masked(index, *inputs)["x_hat"]
-        with torch.no_grad():
-            merged = net.level_codec(level)(*inputs)["x_hat"]
-        assert (merged - masked).abs().max() <= 1e-5
-        assert (masked - unmasked).abs().max() > 1e-3  # the masks matter
+    assert (merged - masked).abs().max() <= 1e-5
+    assert (masked - unmasked).abs().max() > 1e-3  # the masks matter
     kept = net.kept(1)
     assert any(not torch.equal(index, torch.arange(len(index))) for index in kept.values())
 
@@ -77,26 +80,6 @@ def test_merged_decoder_macs_are_the_closed_form(net):
         counted.append(total)
     expected = {"evc": [782_271_936, 478_532_544], "dvc": [793_104_384, 440_504_320]}
     assert counted == expected[net.space.name]
-
-
-def test_export_writes_the_kept_channels_of_the_merged_codec(net, tmp_path):
-    from search.pipeline.supernet_job import export_mask_decay_levels
-
-    @dataclasses.dataclass
-    class _Job:  # what the export reads of a job
-        space: object
-        out: object
-        profile: object
-
-    levels = net.levels()
-    export_mask_decay_levels(_Job(net.space, tmp_path, net.complexity.profile), net, levels)
-    inputs = _inputs(net)
-    for index, level in enumerate(levels):
-        stem = level.name.lower().replace(" ", "_")
-        model = load_architecture(tmp_path / "layouts" / f"{stem}.yaml", tmp_path / "weights" / f"{stem}.pt")
-        with torch.no_grad():
-            out = model(*inputs)["x_hat"]
-        assert (out - net.masked(index, *inputs)["x_hat"]).abs().max() <= 1e-5
 
 
 def test_decay_follows_eq3_and_prunes_exactly_to_the_target_widths():

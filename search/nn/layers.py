@@ -86,7 +86,8 @@ class Slim:
     def mask_out(self, y: torch.Tensor) -> torch.Tensor:
         return apply_mask(y, self.out_w.mask(self.mix, y))
 
-    def load_sliced_from(self, full: nn.Module, keep: Keep | None = None) -> None:  # pragma: no cover - abstract
+    def load_sliced_from(self, full: nn.Module,
+                         keep: Keep | None = None) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
 

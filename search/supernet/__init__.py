@@ -1,5 +1,6 @@
 """cgSlimDecoder stage 2: Gumbel-softmax mode selection under the complexity-guided penalty, exact
-landing of each level on its GMAC target, and the supernet training."""
+landing of each level on its GMAC target, and the supernet training; or EVC's mask decay
+(``selector=mask_decay``)."""
 from .embedding import ComplexityEmbedding
 from .gumbel import TauSchedule, gumbel_softmax_st
 from .landing import Landing, land

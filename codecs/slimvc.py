@@ -268,8 +268,8 @@ class SlimBitEstimator(Slim, BitEstimator):
         BitEstimator.__init__(self, width.now)
         self._slim_init(ctx, width, width, row)
 
-    def load_sliced_from(self, full: BitEstimator) -> None:
-        idx = prefix_index(self.out_w)
+    def load_sliced_from(self, full: BitEstimator, keep=None) -> None:
+        idx = prefix_index(self.out_w, keep)
         with torch.no_grad():
             for name, p in self.named_parameters():
                 p.copy_(full.get_parameter(name)[:, idx])

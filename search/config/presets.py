@@ -17,12 +17,16 @@ PRESETS = ("quick", "paper")
 #: the papers' rate points (DVC, FVC and DCVC train four MSE models, one per lambda)
 PAPER_LAMBDAS = (256.0, 512.0, 1024.0, 2048.0)
 PRECISIONS = ("fp32", "bf16", "fp16")
+#: stage 2's ways to find each level's widths
+SELECTORS = ("gumbel", "mask_decay")
 #: what a preset fixes when its codec does not say
 PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
     "quick": {"crop": 64, "batch": 4, "lr": 3e-4, "steps": 200, "lambda": 1024.0,
-              "time_limit": 270.0, "checkpoint_every": 25, "finetune_steps": 20},
+              "time_limit": 270.0, "checkpoint_every": 25, "finetune_steps": 20,
+              "mask_decay_rate": 0.2},
     "paper": {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 1024.0,
-              "time_limit": None, "checkpoint_every": 1000, "finetune_steps": 20_000},
+              "time_limit": None, "checkpoint_every": 1000, "finetune_steps": 20_000,
+              "mask_decay_rate": 4e-5},
 }
 #: seconds of stage 1 and stage 2 when the main job runs both within the quick preset's 10 minutes
 #: (each stage alone may take the preset's whole time limit)
@@ -97,9 +101,24 @@ def check(cfg: Config, codec: Any, codec_name: str) -> None:
         raise BadInput(f"lambda={list(cfg.lambdas)}: expected distinct positive values")
     supernet = cfg.supernet
     embedding_dims(supernet.embedding, supernet.embedding_dims, len(supernet.target_gmacs))
+    check_selector(supernet)
     check_runtime(cfg)
     if cfg.preset == "paper":
         check_paper(cfg)
+
+
+def check_selector(supernet: Any) -> None:
+    """``selector=`` and the mask decay's keys (whether the space allows mask decay is checked with
+    the space: :func:`search.supernet.mask_decay.check_mask_decay`)."""
+    if supernet.selector not in SELECTORS:
+        raise BadInput(f"selector={supernet.selector!r}: expected gumbel (the mode selection, default) "
+                       f"or mask_decay (EVC's mask decay)")
+    if not 0 < supernet.mask_decay_rate < 1:
+        raise BadInput(f"mask_decay_rate={supernet.mask_decay_rate:g}: must be in (0, 1)")
+    if not 0 < supernet.mask_decay_fraction <= 1:
+        raise BadInput(f"mask_decay_fraction={supernet.mask_decay_fraction:g}: must be in (0, 1]")
+    if supernet.mask_decay_distill < 0:
+        raise BadInput(f"mask_decay_distill={supernet.mask_decay_distill:g}: must be >= 0")
 
 
 def check_runtime(cfg: Config) -> None:

@@ -67,6 +67,15 @@ class SupernetConfig:
     tau_floor: float = option(0.1, "final temperature (> 0)")
     tau_schedule: str = option("exponential", "linear or exponential")
     tolerance: float = option(0.005, "landing: lowest acceptable GMACs, as a fraction below the target")
+    selector: str = option("gumbel", "how stage 2 finds each level's widths: gumbel (cgSlimDecoder's "
+                                     "mode selection) or mask_decay (EVC's mask decay from the stage-1 "
+                                     "teacher to each level's landed layout)")
+    mask_decay_rate: Optional[float] = option(None, "mask decay: eta of Eq. 3, per step (preset's if "
+                                                    "unset: paper 4e-5, quick 0.2)")
+    mask_decay_fraction: float = option(0.3, "mask decay: fraction of the steps that decay the masks "
+                                             "(then pruned to the target widths; the rest fine-tunes)")
+    mask_decay_distill: float = option(1.0, "mask decay: weight of the distillation term lambda * "
+                                            "MSE(x_hat, teacher's x_hat) (0: RD loss alone)")
 
 
 @dataclass

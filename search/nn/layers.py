@@ -20,7 +20,7 @@ structure table and record that row.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import torch
 import torch.nn as nn
@@ -34,13 +34,36 @@ from .masks import Mix, apply_mask
 from .widths import Width, WidthLike, Widths, merge, segments, total_now
 
 
-def prefix_index(width: WidthLike) -> torch.Tensor:
-    """Full-model channel indices of the active channels: the leading ones of each concatenated part."""
+#: kept channels of layers (layer key -> sorted full-width channel indices, as many as the layer's
+#: width); layers it does not name keep their leading channels
+Keep = Mapping[str, torch.Tensor]
+
+
+def prefix_index(width: WidthLike, keep: Keep | None = None) -> torch.Tensor:
+    """Full-model channel indices of the active channels: the leading ones of each concatenated part,
+    or, for a part that is one layer's width named in ``keep``, that layer's kept channels (each
+    repeated ``mult`` times in place for an interleaved ``mult * width`` part)."""
     parts, offset = [], 0
     for w in segments(width):
-        parts.append(torch.arange(offset, offset + w.now))
+        parts.append(offset + _part_index(w, keep))
         offset += w.full
     return torch.cat(parts)
+
+
+def _part_index(w: Width, keep: Keep | None) -> torch.Tensor:
+    named = [k for k, _ in w.terms if keep is not None and k in keep]
+    if not named:
+        return torch.arange(w.now)
+    if len(w.terms) != 1 or w.const:
+        raise ValueError(f"cannot keep chosen channels of width {w}: one layer key expected")
+    key, mult = w.terms[0]
+    return expand_index(keep[key], mult)
+
+
+def expand_index(index: torch.Tensor, mult: int) -> torch.Tensor:
+    """Channel ``c`` of a layer as channels ``c * mult .. c * mult + mult - 1`` of an interleaved output."""
+    index = torch.as_tensor(index, dtype=torch.long)
+    return (index[:, None] * mult + torch.arange(mult)).flatten() if mult > 1 else index
 
 
 class Slim:
@@ -63,8 +86,15 @@ class Slim:
     def mask_out(self, y: torch.Tensor) -> torch.Tensor:
         return apply_mask(y, self.out_w.mask(self.mix, y))
 
-    def load_sliced_from(self, full: nn.Module) -> None:  # pragma: no cover - abstract
+    def load_sliced_from(self, full: nn.Module,
+                         keep: Keep | None = None) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _no_kept_channels(module: Slim, keep: Keep | None, why: str) -> None:
+    if keep is not None and module.out_w.key in keep:
+        raise ValueError(f"{module.row}: {type(module).__name__} has {why}: it cannot keep chosen "
+                         f"channels")
 
 
 def _copy(dst: torch.Tensor, src: torch.Tensor) -> None:
@@ -84,8 +114,8 @@ class SlimConv2d(Slim, nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mask_out(super().forward(x))
 
-    def load_sliced_from(self, full: nn.Conv2d) -> None:
-        out_idx, in_idx = prefix_index(self.out_w), prefix_index(self.in_w)
+    def load_sliced_from(self, full: nn.Conv2d, keep: Keep | None = None) -> None:
+        out_idx, in_idx = prefix_index(self.out_w, keep), prefix_index(self.in_w, keep)
         _copy(self.weight, full.weight[out_idx][:, in_idx])
         if self.bias is not None:
             _copy(self.bias, full.bias[out_idx])
@@ -102,9 +132,9 @@ class SlimMaskedConv2d(Slim, _CompressaiMaskedConv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mask_out(super().forward(x))
 
-    def load_sliced_from(self, full: nn.Conv2d) -> None:
-        SlimConv2d.load_sliced_from(self, full)  # same weight layout; the causal mask slices alike
-        _copy(self.mask, full.mask[prefix_index(self.out_w)][:, prefix_index(self.in_w)])
+    def load_sliced_from(self, full: nn.Conv2d, keep: Keep | None = None) -> None:
+        SlimConv2d.load_sliced_from(self, full, keep)  # same weight layout; the causal mask slices alike
+        _copy(self.mask, full.mask[prefix_index(self.out_w, keep)][:, prefix_index(self.in_w, keep)])
 
 
 class SlimConvTranspose2d(Slim, nn.ConvTranspose2d):
@@ -122,8 +152,8 @@ class SlimConvTranspose2d(Slim, nn.ConvTranspose2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mask_out(super().forward(x))
 
-    def load_sliced_from(self, full: nn.ConvTranspose2d) -> None:
-        out_idx, in_idx = prefix_index(self.out_w), prefix_index(self.in_w)
+    def load_sliced_from(self, full: nn.ConvTranspose2d, keep: Keep | None = None) -> None:
+        out_idx, in_idx = prefix_index(self.out_w, keep), prefix_index(self.in_w, keep)
         _copy(self.weight, full.weight[in_idx][:, out_idx])
         if self.bias is not None:
             _copy(self.bias, full.bias[out_idx])
@@ -148,10 +178,10 @@ class SubPixelConv2d(Slim, nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mask_out(nn.Sequential.forward(self, x))
 
-    def load_sliced_from(self, full: nn.Sequential) -> None:
+    def load_sliced_from(self, full: nn.Sequential, keep: Keep | None = None) -> None:
         r2 = self.upscale ** 2
-        out_idx = torch.arange(self.out_w.now * r2)
-        in_idx = prefix_index(self.in_w)
+        out_idx = expand_index(prefix_index(self.out_w, keep), r2)  # conv channel c * r^2 + i -> c
+        in_idx = prefix_index(self.in_w, keep)
         _copy(self[0].weight, full[0].weight[out_idx][:, in_idx])
         _copy(self[0].bias, full[0].bias[out_idx])
 
@@ -182,8 +212,8 @@ class SlimGDN(Slim, _CompressaiGDN):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mask_out(super().forward(x))
 
-    def load_sliced_from(self, full: _CompressaiGDN) -> None:
-        idx = prefix_index(self.out_w)
+    def load_sliced_from(self, full: _CompressaiGDN, keep: Keep | None = None) -> None:
+        idx = prefix_index(self.out_w, keep)
         _copy(self.beta, full.beta[idx])
         _copy(self.gamma, full.gamma[idx][:, idx])
 
@@ -232,7 +262,8 @@ class SwitchableGDN(Slim, nn.Module):
             return self.gdn[str(self.out_w.now)](x)
         return mix_width_branches(x, entry, lambda part, w: self.gdn[str(w)](part))
 
-    def load_sliced_from(self, full: "SwitchableGDN") -> None:
+    def load_sliced_from(self, full: "SwitchableGDN", keep: Keep | None = None) -> None:
+        _no_kept_channels(self, keep, "one parameter set per width, each for its leading channels")
         for name, gdn in self.gdn.items():
             src = full.gdn[name]
             _copy(gdn.beta, src.beta)
@@ -278,8 +309,9 @@ class SlimGDNPlus(Slim, nn.Module):
             return self._normalise(x, self.out_w.now)
         return mix_width_branches(x, entry, self._normalise)
 
-    def load_sliced_from(self, full: "SlimGDNPlus") -> None:
-        idx = prefix_index(self.out_w)
+    def load_sliced_from(self, full: "SlimGDNPlus", keep: Keep | None = None) -> None:
+        _no_kept_channels(self, keep, "per-width modulation of its leading channels")
+        idx = prefix_index(self.out_w, keep)
         _copy(self.gdn.beta, full.gdn.beta[idx])
         _copy(self.gdn.gamma, full.gdn.gamma[idx][:, idx])
         for name, p in self.modulation.items():
@@ -304,8 +336,8 @@ class SlimDepthwiseConv2d(Slim, nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.mask_out(super().forward(x))
 
-    def load_sliced_from(self, full: nn.Conv2d) -> None:
-        idx = prefix_index(self.out_w)
+    def load_sliced_from(self, full: nn.Conv2d, keep: Keep | None = None) -> None:
+        idx = prefix_index(self.out_w, keep)
         _copy(self.weight, full.weight[idx])
         if self.bias is not None:
             _copy(self.bias, full.bias[idx])
@@ -349,8 +381,11 @@ class SlimDeformConv2d(Slim, nn.Module):
             y = deform_conv2d(x, offset, self.weight, padding=self.kernel_size // 2)
         return self.mask_out(y)
 
-    def load_sliced_from(self, full: "SlimDeformConv2d") -> None:
-        out_idx, in_idx = prefix_index(self.out_w), prefix_index(self.in_w)
+    def load_sliced_from(self, full: "SlimDeformConv2d", keep: Keep | None = None) -> None:
+        if keep is not None and any(k in keep for k, _ in merge(self.in_w).terms):
+            raise ValueError(f"{self.row}: a deformable conv keeps whole deformable groups of its "
+                             f"leading input channels, not chosen ones")
+        out_idx, in_idx = prefix_index(self.out_w, keep), prefix_index(self.in_w, keep)
         _copy(self.weight, full.weight[out_idx][:, in_idx])
 
 
@@ -361,8 +396,10 @@ def slim_modules(model: nn.Module) -> Iterable[tuple[str, Slim]]:
             yield name, module
 
 
-def load_sliced(small: nn.Module, full: nn.Module) -> nn.Module:
-    """Fill ``small`` (built at a layout) with the corresponding channels of ``full`` (full width).
+def load_sliced(small: nn.Module, full: nn.Module, keep: Keep | None = None) -> nn.Module:
+    """Fill ``small`` (built at a layout) with the corresponding channels of ``full`` (full width): the
+    leading ones of each layer, or the channels ``keep`` names for its layers (EVC's mask decay keeps
+    the channels whose masks survived).
 
     Parameters outside slimmable modules (entropy models' CDFs, etc.) must have equal shapes and are
     copied as they are.
@@ -370,7 +407,7 @@ def load_sliced(small: nn.Module, full: nn.Module) -> nn.Module:
     full_modules = dict(full.named_modules())
     sliced = set()
     for name, module in slim_modules(small):
-        module.load_sliced_from(full_modules[name])
+        module.load_sliced_from(full_modules[name], keep)
         sliced.update(f"{name}.{p}" if name else p for p, _ in module.named_parameters())
         sliced.update(f"{name}.{b}" if name else b for b, _ in module.named_buffers())
     full_state = full.state_dict()

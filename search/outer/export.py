@@ -4,7 +4,7 @@ The layout file (:mod:`search.space.layout`) names its codec and space, so the Y
 exactly that decoder, and carries what a trainer needs (resolution, GMACs and exact MACs, training
 preset and lambda when known); the weights are the state dict of the codec built at the layout, sliced
 from the supernet's full-width shared weights (:func:`search.nn.layers.load_sliced`, cgSlimDecoder's
-weight inheritance). Round trip (tested): :func:`load_architecture` gives a model whose fvcore GMACs
+weight inheritance), or, after mask decay, the kept channels of the merged weights. Round trip (tested): :func:`load_architecture` gives a model whose fvcore GMACs
 equal the file's ``gmacs`` and whose output equals the supernet's under that layout's masks, and
 ``python -m search.train layout=layouts/<name>.yaml checkpoint=weights/<name>.pt`` fine-tunes it.
 """
@@ -21,7 +21,7 @@ import torch
 from ..codec import Codec
 from ..errors import BadInput
 from ..files import atomic_write
-from ..nn.layers import load_sliced
+from ..nn.layers import Keep, load_sliced
 from ..space import LayoutFile, Space, open_layout, space_reference
 from ..space.layout import OWN_KEYS
 from ..training import load_model_state, read_checkpoint
@@ -68,7 +68,7 @@ def _check_export(space: Space, layout: Mapping[str, int], full_codec: Codec, na
 
 def export_architecture(space: Space, layout: Mapping[str, int], full_codec: Codec, out_dir: Path | str,
                         name: str, resolution: tuple[int, int], gmacs: float | None,
-                        extra: Mapping[str, Any] | None = None) -> Exported:
+                        extra: Mapping[str, Any] | None = None, keep: Keep | None = None) -> Exported:
     """Write ``<out_dir>/layouts/<name>.yaml`` and ``<out_dir>/weights/<name>.pt`` (both atomically).
 
     ``layout`` may leave fixed layers out; it is validated against ``space`` (widths among the options,
@@ -79,7 +79,7 @@ def export_architecture(space: Space, layout: Mapping[str, int], full_codec: Cod
     """
     extra = dict(extra or {})
     full = _check_export(space, layout, full_codec, name, extra)
-    small = load_sliced(space.codec(full), full_codec)
+    small = load_sliced(space.codec(full), full_codec, keep)
     out_dir = Path(out_dir)
     weights_path = atomic_write(out_dir / "weights" / f"{name}.pt", state_dict_bytes(small.state_dict()))
     exact = {} if gmacs is None else {"macs": int(round(float(gmacs) * 1e9))}  # gmacs is rounded

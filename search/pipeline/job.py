@@ -26,7 +26,7 @@ from ..intra import IntraCodec
 from ..files import atomic_write
 from ..paths import PROFILE_DIR, RESULTS_DIR
 from ..space import LayoutFile, Space, load_space, open_layout
-from ..supernet import check_targets, tau_schedule
+from ..supernet import check_mask_decay, check_targets, tau_schedule
 from ..training import Runtime, parse_device, start_runtime
 from .intra import check_intra, obtain_intra
 
@@ -161,6 +161,7 @@ def build_job(cfg: Config, space: Space, default_out: Callable[[list[float]], st
     interpolate = check_targets([float(t) for t in cfg.supernet.interpolate], low, high, "interpolate") \
         if cfg.supernet.interpolate else []
     tau_schedule(cfg.supernet)
+    check_mask_decay(cfg.supernet, space, interpolate)
     Protocol.of(cfg.eval)
     check_intra(cfg)
     out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / default_out(targets)

@@ -47,6 +47,10 @@ from .verdict import Contender, Verdict, grid_curve, judge, rd_rows
 def check_search(cfg) -> None:
     """The outer search's settings, and (``backend=ray``) the Ray cluster, before any training."""
     check_outer(cfg.outer)
+    if cfg.supernet.selector != "gumbel":
+        raise BadInput(f"selector={cfg.supernet.selector}: the main job's outer search samples layouts "
+                       f"from the Gumbel mode selection; mask decay runs in stage 2 alone (python -m "
+                       f"search.supernet ... selector={cfg.supernet.selector})")
     if cfg.outer.backend == "ray":
         from ..outer.ray_backend import check_ray
 

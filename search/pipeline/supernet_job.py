@@ -9,10 +9,10 @@ from typing import Mapping
 from ..config import to_dict
 from ..evaluation import mean_figures
 from ..files import atomic_write
-from ..nn.layers import load_sliced
 from ..reports import RENDERERS, Column, structure_table
 from ..space import layout_file
-from ..supernet import LevelResult, Supernet, train_supernet
+from ..outer import export_architecture
+from ..supernet import LevelResult, MaskDecayNet, Supernet, train_supernet
 from ..training import stage1_checkpoint
 from .job import Job
 
@@ -34,16 +34,17 @@ def video_figures(job: Job, model) -> dict[str, float]:
     return mean_figures(job.evaluate(model))
 
 
-def evaluate_levels(job: Job, net: Supernet, levels: list[LevelResult]) -> dict[str, float]:
+def evaluate_levels(job: Job, net: Supernet | MaskDecayNet, levels: list[LevelResult]
+                    ) -> dict[str, float]:
     """PSNR, MS-SSIM and bpp of each landed layout (into its ``metrics``) and of the full decoder
-    (returned), through the sliced model with the shared weights."""
+    (returned), through the sliced model with the shared weights (mask decay: the level's merged,
+    pruned codec, and the teacher)."""
     if job.cfg.eval.max_gops == 0:
         return {}
     net.codec.set_choices(None)
     original = {}
     for level in [None] + levels:
-        layout = job.space.full_layout() if level is None else level.layout
-        model = load_sliced(job.space.codec(layout), net.codec)
+        model = net.level_codec(level)
         metrics = video_figures(job, model)
         if level is None:
             original = metrics
@@ -92,6 +93,17 @@ def write_levels(job: Job, levels: list[LevelResult], original: Mapping[str, flo
     atomic_write(out / "summary.json", json.dumps(summary, indent=1) + "\n")
 
 
+def export_mask_decay_levels(job: Job, net: MaskDecayNet, levels: list[LevelResult]) -> None:
+    """``layouts/<level>.yaml`` and ``weights/<level>.pt``: each level's merged, pruned codec (its kept
+    channels, not the leading ones)."""
+    for index, level in enumerate(levels):
+        stem = level.name.lower().replace(" ", "_")
+        export_architecture(job.space, level.layout, net.merged(index), job.out, stem,
+                            job.profile.resolution, level.landing.gmacs,
+                            {"selector": "mask_decay", "target_gmacs": level.target},
+                            keep=net.kept(index))
+
+
 def print_levels(levels: list[LevelResult], out: Path) -> None:
     print(f"{'level':<18}{'target':>10}{'argmax':>10}{'dist':>8}{'landed':>10}{'dist':>8}"
           f"{'PSNR':>8}{'bpp':>8}")
@@ -115,5 +127,7 @@ def run_supernet_job(job: Job) -> list[LevelResult]:
     levels = net.levels(job.cfg.supernet.tolerance, job.interpolate)
     original = evaluate_levels(job, net, levels)
     write_levels(job, levels, original)
+    if isinstance(net, MaskDecayNet):
+        export_mask_decay_levels(job, net, levels)
     print_levels(levels, job.out)
     return levels

@@ -35,6 +35,7 @@ from ..complexity import Complexity
 from ..config import SupernetConfig, TrainingConfig
 from ..data import Clips, TrainPairs
 from ..errors import BadInput
+from ..nn.layers import load_sliced
 from ..space import Space
 from ..training import (LOSS_TERMS, LoopConfig, Runtime, StepBatches, TrainingLoop, codec_with_weights,
                         figures_of, optimizer_step, p_frame_losses)
@@ -127,6 +128,11 @@ class Supernet:
         return LevelResult(name, target, vector.tolist(), argmax_gmacs, landing,
                            self.space.layout_of(landing.choice), interpolated)
 
+    def level_codec(self, level: LevelResult | None) -> Codec:
+        """The codec at a level's layout with the shared weights' leading channels (None: full)."""
+        layout = self.space.full_layout() if level is None else level.layout
+        return load_sliced(self.space.codec(layout), self.codec)
+
     def interpolated_vector(self, target: float) -> torch.Tensor:
         """Between the two trained levels whose targets bracket ``target``, linearly in GMACs."""
         return self.embedding.target(target)
@@ -203,7 +209,13 @@ def train_supernet(space: Space, complexity: Complexity, stage1_weights: str, ta
     """Stage 2 from the stage-1 weights of the full-width codec, trained (or resumed) in ``out``.
 
     Trains on the runtime's device; the supernet comes back on the CPU, where landing, evaluation and
-    the outer search take it."""
+    the outer search take it. ``selector=mask_decay`` trains EVC's mask decay instead
+    (:mod:`search.supernet.mask_decay`)."""
+    if cfg.selector == "mask_decay":
+        from .mask_decay import train_mask_decay  # it builds on this module's records
+
+        return train_mask_decay(space, complexity, stage1_weights, targets, clips, training, cfg, out,
+                                seed=seed, meta=meta, runtime=runtime)
     runtime = runtime or Runtime()
     torch.manual_seed(seed)
     codec = codec_with_weights(space, space.full_layout(), stage1_weights)

@@ -34,6 +34,8 @@ BACKENDS = ("optuna", "ray")
 SAMPLERS = ("tpe", "nsga2", "random")
 CONSTRAINT_KEY = "gmacs<=max_target"
 SOURCES = ("enqueued-supernet", "enqueued-uniform", "sampled")
+#: the trial attribute naming the weights (sha256 of the checkpoint file) that scored it
+WEIGHTS_KEY = "weights_sha256"
 
 
 def param_names(space: Space) -> list[str]:
@@ -92,9 +94,13 @@ class Study:
     """The SQLite study of a run folder, with the exclusive lock every storage write takes."""
 
     def __init__(self, out: Path, space: Space, complexity: Complexity, targets: list[float],
-                 seed: int, sampler: str, projector: BandProjector | None = None, storage: str = ""):
+                 seed: int, sampler: str, projector: BandProjector | None = None, storage: str = "",
+                 weights_sha256: str = ""):
         self.out, self.space, self.complexity, self.targets = out, space, complexity, targets
         self.projector = projector
+        #: the hash of the weights that score this process's trials, recorded with each of them
+        self.weights_sha256 = weights_sha256
+        self.url = storage_url(out, storage)
         self.names = param_names(space)
         self.dists = distributions(space)
         out.mkdir(parents=True, exist_ok=True)
@@ -132,6 +138,20 @@ class Study:
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
                 self.optuna_s += time.perf_counter() - start
+
+    def check_weights(self) -> None:
+        """Refuse a study whose finished trials were scored with other weights than this process's
+        (one line, exit 2): their RD losses would compare layouts of two different supernets."""
+        if not self.weights_sha256:
+            return
+        other = [t for t in self.complete() if t.user_attrs.get(WEIGHTS_KEY) != self.weights_sha256]
+        if other:
+            theirs = other[0].user_attrs.get(WEIGHTS_KEY)
+            raise BadInput(f"{self.url}: {len(other)} trials of this study were scored with other weights "
+                           f"(sha256 {theirs[:12] if theirs else 'not recorded'}) than the supernet's "
+                           f"now (sha256 {self.weights_sha256[:12]}); not mixing them: give a fresh out= "
+                           f"(or storage=) for a new study, or extend=stage1|stage2, which sets this "
+                           f"study aside")
 
     def trials(self, states=None):
         return self.study.get_trials(deepcopy=False, states=states)
@@ -249,6 +269,8 @@ class Study:
         """Objectives, the constraint and the per-target attributes (and ``extra`` ones, e.g. the node
         that scored it), then ``tell`` (under the lock)."""
         with self.locked():
+            if self.weights_sha256:
+                trial.set_user_attr(WEIGHTS_KEY, self.weights_sha256)
             for name, value in (extra or {}).items():
                 trial.set_user_attr(name, value)
             if score is None or not math.isfinite(score.rd_loss):

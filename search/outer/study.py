@@ -7,6 +7,7 @@ group's first layer key. Every storage write happens under an exclusive ``fcntl`
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import math
 import os
@@ -79,6 +80,19 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host runs (this process counts as running)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 #: seconds between a running trial's heartbeats, and without one before it counts as failed
 HEARTBEAT_INTERVAL, GRACE_PERIOD = 2, 10
 #: how often a trial whose process died is run again
@@ -111,6 +125,8 @@ class Study:
             url = storage_url(out, storage)
             with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                # the retry callback every Optuna >= 4 has; 4.9 renamed it (a deprecation note each run)
+                warnings.simplefilter("ignore", FutureWarning)
                 self.storage = optuna.storages.RDBStorage(
                     url, engine_kwargs={"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None,
                     heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD,
@@ -160,10 +176,24 @@ class Study:
         return self.trials((TrialState.COMPLETE,))
 
     def fail_stale(self) -> None:
-        """Trials whose heartbeat stopped (their process died) fail and are queued again."""
+        """Trials whose heartbeat stopped (their process died) fail and are queued again; so do, at
+        once, those of a process of this host that is gone (a killed run resumed: no need to wait for
+        their heartbeat to go stale)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(self.study)
+            retry = self.storage.get_heartbeat_stale_trial_callback()
+        for trial in self.trials((TrialState.RUNNING,)):
+            host, _, pid = str(trial.user_attrs.get("owner", "")).rpartition(":")
+            if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+                continue
+            trial_id = self._trial_id(trial)
+            try:
+                failed = self.storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:  # another process failed it first
+                continue
+            if failed and retry is not None:
+                retry(self.study, copy.deepcopy(self.storage.get_trial(trial_id)))
 
     def running(self) -> int:
         return len(self.trials((TrialState.RUNNING,)))

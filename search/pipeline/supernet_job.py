@@ -57,10 +57,10 @@ def prepare_extension(job: Job, folder: Path) -> None:
     if record is None or not record.finished:
         return  # never finished, or already being extended: it resumes from its newest checkpoint
     budget = cfg.stage1 if cfg.extend == "stage1" else cfg.supernet
-    if record.ended_by == "steps" and int(budget.steps) <= record.steps:
+    if int(budget.steps) <= record.steps:
         key = "stage1_steps" if cfg.extend == "stage1" else "steps"
-        raise BadInput(f"extend={cfg.extend}: {stage} finished all its {record.steps} steps; give "
-                       f"{key}= above {record.steps} to train it on")
+        raise BadInput(f"extend={cfg.extend}: {stage} finished at step {record.steps}, and {key}="
+                       f"{budget.steps} leaves nothing to train: give {key}= above {record.steps}")
     stage2 = read_stage(folder)
     tag = (stage2 or record).weights_sha256[:12]
     moved = []

@@ -33,7 +33,7 @@ from ..files import atomic_write, dump_yaml
 
 # names atomic_write gives its temp files (tempfile.mkstemp(prefix=".<name>.")) in a run's folders
 _STALE_CKPT = re.compile(r"^\.step_\d+\.pt\.")
-_STALE_RUN = re.compile(r"^\.(log\.csv|config\.yaml)\.")
+_STALE_RUN = re.compile(r"^\.(log\.csv|config\.yaml|stage\.json)\.")
 
 
 @dataclass

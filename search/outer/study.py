@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import fcntl
 import math
 import os
@@ -178,22 +179,33 @@ class Study:
     def fail_stale(self) -> None:
         """Trials whose heartbeat stopped (their process died) fail and are queued again; so do, at
         once, those of a process of this host that is gone (a killed run resumed: no need to wait for
-        their heartbeat to go stale)."""
+        their heartbeat to go stale), and those of a process killed inside :meth:`ask` (no owner, no
+        heartbeat: Optuna would never find them stale, and the study would wait for them for ever)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(self.study)
             retry = self.storage.get_heartbeat_stale_trial_callback()
         for trial in self.trials((TrialState.RUNNING,)):
-            host, _, pid = str(trial.user_attrs.get("owner", "")).rpartition(":")
-            if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+            if not self._orphaned(trial):
                 continue
             trial_id = self._trial_id(trial)
             try:
                 failed = self.storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
             except optuna.exceptions.UpdateFinishedTrialError:  # another process failed it first
                 continue
-            if failed and retry is not None:
+            if failed and retry is not None and trial.params:  # a layout to score again
                 retry(self.study, copy.deepcopy(self.storage.get_trial(trial_id)))
+
+    @staticmethod
+    def _orphaned(trial) -> bool:
+        """A running trial whose process is gone: of this host and not alive, or never given an owner
+        (its process died within :meth:`ask`, which takes far less than the grace period)."""
+        owner = str(trial.user_attrs.get("owner", ""))
+        if not owner:
+            started = trial.datetime_start
+            return started is None or (datetime.datetime.now() - started).total_seconds() > GRACE_PERIOD
+        host, _, pid = owner.rpartition(":")
+        return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
 
     def running(self) -> int:
         return len(self.trials((TrialState.RUNNING,)))

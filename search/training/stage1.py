@@ -103,13 +103,13 @@ class Stage1Step:
 def train_stage1(space: Space, layout: Mapping[str, int], clips: Clips | Any, training: TrainingConfig,
                  budget: Stage1Config, out: Path, *, seed: int, init: str = "",
                  meta: Mapping[str, Any] | None = None, model: Codec | None = None,
-                 runtime: Runtime | None = None, stage: str = "", extend: bool = False
-                 ) -> list[dict[str, float]]:
+                 runtime: Runtime | None = None, stage: str = "", extend: bool = False,
+                 desc: str = "") -> list[dict[str, float]]:
     """Train (or resume) the codec at ``layout`` in ``out``; ``init``: weights to start from, or
     ``model``: the codec itself (built at ``layout``; fine-tuning weights sliced from a supernet);
     ``clips``: a frame source (:class:`~search.data.Clips` or :class:`~search.data.Septuplets`).
     A run that has ended (``stage.json``) is loaded, not trained again, unless ``extend``; ``stage``:
-    the ``extend=`` value that would train it on."""
+    the ``extend=`` value that would train it on; ``desc``: its name on the progress bar."""
     runtime = runtime or Runtime()
     torch.manual_seed(seed)
     model = codec_with_weights(space, layout, init) if model is None else model
@@ -120,7 +120,7 @@ def train_stage1(space: Space, layout: Mapping[str, int], clips: Clips | Any, tr
     step = Stage1Step(model, samples, training, runtime)
     meta = {"codec": space.codec_name, "space": space.name, "layout": dict(layout), **(meta or {})}
     loop = TrainingLoop(LoopConfig(steps=budget.steps, out=out, checkpoint_every=training.checkpoint_every,
-                                   time_limit=budget.time_limit, desc=f"stage 1 {space.codec_name}",
+                                   time_limit=budget.time_limit, desc=desc or f"stage 1 {space.codec_name}",
                                    meta=meta, stage=stage, extend=extend),
                         {"model": model}, step.optimizer, runtime=runtime, scaler=step.scaler)
     if loop.resume() and runtime.is_main and loop.finished is None:

@@ -9,6 +9,7 @@ The runs: DCVC (the fastest codec to train on CPU), global batch 4 (2 per proces
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -101,15 +102,17 @@ def test_rank_zero_alone_writes(stage1):
 
 def test_stage2_two_processes_train_what_one_trains_and_resume(stage1, tmp_path):
     """Stage 2 from the same stage-1 weights. The two-process run stops at its time limit after the
-    first step (every process stops at the step where any one's clock ran out) and the same command
-    without the limit resumes it (every process reads rank 0's checkpoint); it ends where one process
-    running the 3 steps ends."""
+    first step (every process stops at the step where any one's clock ran out), a finished stage;
+    ``extend=stage2`` without the limit trains it on (every process reads rank 0's checkpoint); it ends
+    where one process running the 3 steps ends."""
     init = f"checkpoint={stage1['one'] / 'checkpoints' / 'step_00000003.pt'}"
     one, two = tmp_path / "one", tmp_path / "two"
     finished(command("search.supernet", [*STAGE2, init, "steps=3", f"out={one}"]),
              command("search.supernet", [*STAGE2, init, "steps=3", "time_limit=0.001", f"out={two}"], 2))
     assert sorted(p.name for p in (two / "checkpoints").iterdir()) == ["step_00000001.pt"]
-    resumed, = finished(command("search.supernet", [*STAGE2, init, "steps=3", f"out={two}"], 2))
+    assert json.loads((two / "stage.json").read_text())["ended_by"] == "time_limit"
+    resumed, = finished(command("search.supernet", [*STAGE2, init, "steps=3", "extend=stage2",
+                                                    f"out={two}"], 2))
     assert resumed.count("from step 1") == 1
     assert_same_weights(weights(one, 3), weights(two, 3))
     assert_same_logs(read_log(one), read_log(two))

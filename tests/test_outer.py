@@ -109,6 +109,46 @@ def test_resume_keeps_trials_and_repeats_none(setup, tmp_path):
     assert again.new_trials == 0 and len(again.trials) == 6
 
 
+def test_trials_carry_their_weights_and_other_weights_are_refused(setup, tmp_path):
+    """Each trial records the hash of the weights that scored it; a study of other weights is not
+    resumed (it would mix two supernets' RD losses), and stays as it was."""
+    space, complexity, scorer, targets = setup
+    ours, theirs = "a" * 64, "b" * 64
+    first = run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=3), seed=3,
+                      progress=False, weights_sha256=ours)
+    assert first.trials["weights_sha256"].tolist() == [ours] * 3
+    more = run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=4), seed=3,
+                     progress=False, weights_sha256=ours)
+    assert more.trials["weights_sha256"].tolist() == [ours] * 4
+    with pytest.raises(BadInput, match="other weights .sha256 aaaaaaaaaaaa. than the supernet's now "
+                                       ".sha256 bbbbbbbbbbbb."):
+        run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=6), seed=3,
+                  progress=False, weights_sha256=theirs)
+    study = optuna.load_study(study_name=STUDY_NAME, storage=f"sqlite:///{tmp_path / STUDY_FILE}")
+    assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 4
+
+
+def test_a_trial_left_by_a_kill_inside_ask_does_not_stall_the_study(setup, tmp_path):
+    """A process killed within ``ask`` leaves a running trial with neither owner nor heartbeat (Optuna
+    never finds it stale); the next run fails it and finishes its trials instead of waiting for ever."""
+    import datetime
+
+    space, complexity, scorer, targets = setup
+    run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=2), seed=3, progress=False)
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / STUDY_FILE}")
+    study_id = storage.get_study_id_from_name(STUDY_NAME)
+    left = optuna.trial.FrozenTrial(
+        number=-1, state=optuna.trial.TrialState.RUNNING, value=None, values=None,
+        datetime_start=datetime.datetime.now() - datetime.timedelta(minutes=5), datetime_complete=None,
+        params={}, distributions={}, user_attrs={}, system_attrs={}, intermediate_values={}, trial_id=-1)
+    number = storage.get_trial(storage.create_new_trial(study_id, template_trial=left)).number
+    result = run_study(scorer, space, complexity, targets, tmp_path, OuterConfig(trials=3), seed=3,
+                       progress=False)
+    assert len(result.trials) == 3 and number not in result.trials["number"].tolist()
+    study = optuna.load_study(study_name=STUDY_NAME, storage=storage)
+    assert study.trials[number].state == optuna.trial.TrialState.FAIL
+
+
 def test_two_processes_one_folder(setup, tmp_path):
     _, _, _, targets = setup
     script = SETUP + textwrap.dedent(f"""

@@ -47,8 +47,9 @@ def test_any_storage_url_and_two_worker_processes(setup, tmp_path):
 
 
 def test_a_killed_worker_leaves_its_trial_to_the_heartbeat(setup, tmp_path):
-    """A process hangs in a trial and is killed; the next run fails the trial by its stale heartbeat
-    and runs it again (Optuna's RetryFailedTrialCallback)."""
+    """A process hangs in a trial and is killed; the next run fails the trial (at once: its process of
+    this host is gone; on another host, by its stale heartbeat) and runs it again (Optuna's
+    RetryFailedTrialCallback)."""
     space, complexity, scorer, targets = setup
     out = tmp_path / "run"
     script = SETUP + textwrap.dedent(f"""

@@ -53,15 +53,6 @@ def test_writes_everything(run_folder):
     assert not [p for p in out.rglob(".*") if p.is_file()], "temporary files left behind"
 
 
-def test_same_command_resumes_without_repeating_trials(run_folder):
-    before = pd.read_csv(run_folder / "trials.csv")
-    assert main(TINY + [f"out={run_folder}", "trials=8"]) == 0
-    after = pd.read_csv(run_folder / "trials.csv")
-    assert len(after) == 8
-    assert after["number"].head(6).tolist() == before["number"].tolist()
-    assert not after["params"].duplicated().any()
-
-
 def _run(*args):
     return subprocess.run([sys.executable, "-m", "search.run", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
@@ -90,31 +81,136 @@ def test_help_and_bad_input(tmp_path, capsys):
         assert not out.exists()
 
 
-def test_a_killed_run_resumes_with_the_same_command(tmp_path):
-    """SIGKILL in the middle of stage 2; the same command finishes the job, repeating nothing."""
+#: a tiny main job whose stages end by their time limits (the quick preset's case), killed in its
+#: outer loop; the same command resumes it
+KILLED = ["space=dvc", "target_gmacs=[400,200]", "stage1_steps=1000", "stage1_time_limit=2", "steps=1000",
+          "time_limit=2", "checkpoint_every=1000", "trials=8", "batch=1", "crop=64", "eval_gop_size=2",
+          "val_count=3", "threads=1", "seed=0", "intra=pristine", "finetune_steps=1"]
+STAGES = ("supernet/stage1", "supernet")
+
+
+def _complete_trials(out: Path) -> int:
+    import sqlite3
+
+    if not (out / "study.db").is_file():
+        return 0
+    try:
+        with sqlite3.connect(out / "study.db", timeout=5) as db:
+            return db.execute("SELECT count(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+    except sqlite3.OperationalError:  # the tables are not created yet
+        return 0
+
+
+def _trial_hashes(out: Path) -> dict[int, str]:
+    import optuna
+
+    study = optuna.load_study(study_name="outer", storage=f"sqlite:///{out / 'study.db'}")
+    return {t.number: t.user_attrs.get("weights_sha256", "") for t in study.get_trials()
+            if t.state == optuna.trial.TrialState.COMPLETE}
+
+
+def _stage_files(out: Path) -> dict[str, str]:
+    """Each stage's record, its checkpoints' names and its log: what a resume must leave as it is."""
+    files = {}
+    for stage in STAGES:
+        folder = out / stage
+        files[f"{stage}/stage.json"] = (folder / "stage.json").read_text()
+        files[f"{stage}/log.csv"] = (folder / "log.csv").read_text()
+        files[f"{stage}/checkpoints"] = " ".join(sorted(p.name for p in (folder / "checkpoints").iterdir()))
+    return files
+
+
+@pytest.fixture(scope="module")
+def killed_run(tmp_path_factory, tiny_test_set):
+    """The tiny job killed (SIGKILL) once three trials are scored: its folder, arguments, what it left
+    and the seconds it ran."""
     import signal
     import time
 
-    out = tmp_path / "killed"
-    args = ["space=dvc", "target_gmacs=[400,200]", "stage1_steps=2", "steps=8", "checkpoint_every=2",
-            "trials=7", "batch=1", "crop=64", "eval_gop_size=2", "val_count=3", "time_limit=0",
-            "intra=pristine", "finetune_steps=1", f"out={out}"]
+    out = tmp_path_factory.mktemp("killed") / "run"
+    args = KILLED + [f"test_data={tiny_test_set}", f"out={out}"]
+    start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "search.run", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while proc.poll() is None and time.time() < deadline:
-        if list((out / "supernet" / "checkpoints").glob("step_*.pt")):
-            break
+    while proc.poll() is None and time.perf_counter() - start < 240 and _complete_trials(out) < 3:
         time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    seconds = time.perf_counter() - start
+    assert 3 <= _complete_trials(out) < 8, "not killed in the outer loop"
+    return out, args, _stage_files(out), _trial_hashes(out), seconds
+
+
+def test_a_killed_run_resumes_without_training_again(killed_run, capsys):
+    """Both stages ended by their time limits before the kill: the same command trains neither again
+    and scores the remaining trials with the same weights."""
+    import time
+
+    out, args, stages, hashes, first_s = killed_run
+    for stage in STAGES:
+        record = json.loads(stages[f"{stage}/stage.json"])
+        assert record["finished"] and record["ended_by"] == "time_limit" and record["steps"] < 1000
+    weights = json.loads(stages["supernet/stage.json"])["weights_sha256"]
+    assert set(hashes.values()) == {weights}
+    capsys.readouterr()
+    start = time.perf_counter()
     assert main(args) == 0
-    log = pd.read_csv(out / "supernet" / "log.csv")
-    assert log["step"].tolist() == list(range(1, 9))
+    resume_s = time.perf_counter() - start
+    printed = capsys.readouterr()
+    assert _stage_files(out) == stages  # no step trained, no checkpoint written, the logs as they were
+    assert printed.out.count("not trained again (extend=stage") == 2
+    assert "resuming" not in printed.out and "stage" not in printed.err  # no stage's progress bar
     trials = pd.read_csv(out / "trials.csv")
-    assert len(trials) == 7 and not trials["params"].duplicated().any()
-    assert json.loads((out / "summary.json").read_text())["trials"] == 7
+    assert len(trials) == 8 and not trials["params"].duplicated().any()
+    assert set(trials["weights_sha256"]) == {weights}
+    assert set(hashes) <= set(trials["number"])  # the trials before the kill are kept
+    assert json.loads((out / "summary.json").read_text())["weights_sha256"] == weights
     assert not [p for p in out.rglob(".*") if p.is_file()], "temporary files left behind"
+    print(f"killed after {first_s:.1f} s; the resume took {resume_s:.1f} s")
+
+
+def test_a_study_of_other_weights_is_refused(killed_run, run_folder, tmp_path, capsys):
+    """The golden run's study (another supernet's trials) in this folder: one line, exit 2, the study
+    untouched."""
+    out, args, *_ = killed_run
+    copy = tmp_path / "mixed"
+    shutil.copytree(out, copy)
+    shutil.copy(run_folder / "study.db", copy / "study.db")
+    theirs = set(_trial_hashes(copy).values())
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main([*args, f"out={copy}"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "other weights" in err[0]
+    assert next(iter(theirs))[:12] in err[0] and "out=" in err[0] and "extend=" in err[0]
+    assert set(_trial_hashes(copy).values()) == theirs and len(_trial_hashes(copy)) == 6
+
+
+def test_extend_trains_a_finished_stage_on(killed_run, tmp_path, capsys):
+    """``extend=stage2``: stage 2 trains on from its last checkpoint for a fresh time limit; the study of
+    its old weights is set aside and a new one scores with the new weights."""
+    out, args, stages, *_ = killed_run
+    copy = tmp_path / "extended"
+    shutil.copytree(out, copy)
+    before = json.loads((copy / "supernet" / "stage.json").read_text())
+    assert main([*args, f"out={copy}", "extend=stage2", "time_limit=1", "trials=3"]) == 0
+    after = json.loads((copy / "supernet" / "stage.json").read_text())
+    assert after["finished"] and after["steps"] > before["steps"]
+    assert after["weights_sha256"] != before["weights_sha256"]
+    assert (copy / "supernet" / "stage1" / "stage.json").read_text() == stages["supernet/stage1/stage.json"]
+    aside = copy / f"previous-{before['weights_sha256'][:12]}"
+    assert len(pd.read_csv(aside / "trials.csv")) == 8 and (aside / "study.db").is_file()
+    trials = pd.read_csv(copy / "trials.csv")
+    assert len(trials) == 3 and set(trials["weights_sha256"]) == {after["weights_sha256"]}
+    log = pd.read_csv(copy / "supernet" / "log.csv")
+    assert log["step"].tolist() == list(range(1, after["steps"] + 1))
+    # a step budget the stage has reached leaves nothing to train: refused before anything moves
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main([*args, f"out={copy}", "extend=stage2", f"steps={after['steps']}", "trials=3"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and f"give steps= above {after['steps']}" in err[0]
+    assert len(pd.read_csv(copy / "trials.csv")) == 3
 
 
 def test_several_lambdas_give_rd_curves(tmp_path, tiny_test_set):

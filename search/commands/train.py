@@ -3,7 +3,8 @@
 Loss ``R_m + R_r + lambda * D`` (MSE), Eq. 1 of the cgSlimDecoder supplementary; Adam. With
 ``layout=a.yaml`` the codec is built at that layout (an exported architecture, fine-tuned from its
 sliced weights with ``checkpoint=``). The run folder keeps atomic checkpoints and ``log.csv``; running
-the same command again resumes from the newest checkpoint.
+the same command again resumes from the newest checkpoint, or, once the run has ended (its steps or its
+time limit: ``stage.json``), trains nothing unless ``extend=stage1``.
 
 Presets: ``quick`` trains on the default clips at small crops on 2 CPU cores in minutes, then a small
 I-frame codec for a minute (kept as ``intra.pt`` beside the checkpoints, so that ``search.eval`` codes
@@ -19,7 +20,7 @@ from pathlib import Path
 from ..config import Command, argv, keys, to_dict
 from ..config.keysets import TRAINING_RUNTIME_KEYS
 from ..data import training_frames
-from ..errors import cli_main
+from ..errors import BadInput, cli_main
 from ..paths import RESULTS_DIR
 from ..pipeline.intra import obtain_intra
 from ..pipeline.job import configure
@@ -31,7 +32,7 @@ COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
     "reference=training.reference", "time_limit=stage1.time_limit",
     "checkpoint_every=training.checkpoint_every", "intra=intra.mode", "intra_checkpoint=intra.checkpoint",
     "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
-    "intra_quick_time_limit=intra.quick_time_limit", "seed", "out", "threads",
+    "intra_quick_time_limit=intra.quick_time_limit", "seed", "out", "threads", "extend",
     *TRAINING_RUNTIME_KEYS))
 
 
@@ -39,10 +40,14 @@ COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
 def main(args: list[str] | None = None) -> int:
     run = configure(COMMAND, argv() if args is None else args, trains=True)
     cfg, space = run.cfg, run.space
+    if cfg.extend == "stage2":
+        raise BadInput("extend=stage2: search.train trains stage 1 alone (extend=stage1 trains a "
+                       "finished run on)")
     out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / f"train-{cfg.preset}"
     clips = training_frames(cfg.data)
     history = train_stage1(space, run.layout, clips, cfg.training, cfg.stage1, out, seed=cfg.seed,
-                           init=cfg.checkpoint, meta={"config": to_dict(cfg)}, runtime=run.runtime)
+                           init=cfg.checkpoint, meta={"config": to_dict(cfg)}, runtime=run.runtime,
+                           stage="stage1", extend=cfg.extend == "stage1")
     if cfg.preset == "quick" and run.runtime.is_main:  # the I-frame codec of its evaluation, beside its checkpoints
         obtain_intra(cfg, cfg.training.lmbda, lambda: clips, beside=out, keep=True)
     if history and run.runtime.is_main:

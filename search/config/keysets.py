@@ -25,7 +25,7 @@ SUPERNET_KEYS = (
     "time_limit=supernet.time_limit", "checkpoint_every=training.checkpoint_every", "threads",
     "test_data=eval.data", "condition=eval.condition", "yuv_to_rgb=eval.yuv_to_rgb",
     "intra=intra.mode", "intra_checkpoint=intra.checkpoint", "intra_model=intra.model",
-    "intra_quick_steps=intra.quick_steps", "intra_quick_time_limit=intra.quick_time_limit",
+    "intra_quick_steps=intra.quick_steps", "intra_quick_time_limit=intra.quick_time_limit", "extend",
     *TRAINING_RUNTIME_KEYS)
 
 #: the outer search's keys

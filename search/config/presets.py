@@ -19,6 +19,8 @@ PAPER_LAMBDAS = (256.0, 512.0, 1024.0, 2048.0)
 PRECISIONS = ("fp32", "bf16", "fp16")
 #: stage 2's ways to find each level's widths
 SELECTORS = ("gumbel", "mask_decay")
+#: what ``extend=`` accepts: none, or the one finished stage to train on
+EXTEND = ("none", "stage1", "stage2")
 #: what a preset fixes when its codec does not say
 PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
     "quick": {"crop": 64, "batch": 4, "lr": 3e-4, "steps": 200, "lambda": 1024.0,
@@ -103,6 +105,9 @@ def check(cfg: Config, codec: Any, codec_name: str) -> None:
     embedding_dims(supernet.embedding, supernet.embedding_dims, len(supernet.target_gmacs))
     check_selector(supernet)
     check_runtime(cfg)
+    if cfg.extend not in EXTEND:
+        raise BadInput(f"extend={cfg.extend!r}: expected one of {', '.join(EXTEND)} (the finished stage "
+                       f"to train on; none: finished stages are never trained again)")
     if cfg.preset == "paper":
         check_paper(cfg)
 

@@ -205,6 +205,10 @@ class Config:
     verbose: bool = option(False, "show the logging of Ray and Optuna too")
     lambdas: list[float] = option([], "main job: one supernet and search per lambda, joined into RD "
                                       "curves (a single value: the training lambda)")
+    extend: str = option("none", "train a finished stage on: stage1 or stage2 (from its last "
+                                 "checkpoint, to steps= or for a fresh time limit; what was built on "
+                                 "its old weights is set aside in previous-<sha>/ and made again); "
+                                 "none: the same command never trains a finished stage again")
     training: TrainingConfig = field(default_factory=TrainingConfig)
     stage1: Stage1Config = field(default_factory=Stage1Config)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)

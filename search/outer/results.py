@@ -70,12 +70,13 @@ def trials_frame(study, space: Space, targets: Sequence[float]) -> pd.DataFrame:
         row["band"] = t.user_attrs.get("band", float("nan"))
         row["node"] = t.user_attrs.get("node", "")
         row["name"] = t.user_attrs.get("name", "")
+        row["weights_sha256"] = t.user_attrs.get("weights_sha256", "")
         row["batch_losses"] = json.dumps(t.user_attrs.get("batch_losses", [loss]))
         row["params"] = json.dumps({n: int(t.params[n]) for n in param_names(space)})
         rows.append(row)
     columns = ["number", "gmacs", "rd_loss", "rd_noise", "bpp", "psnr"] + \
-        [f"feasible@{t:g}" for t in targets] + ["source", "band", "node", "name", "batch_losses",
-                                                 "params"]
+        [f"feasible@{t:g}" for t in targets] + ["source", "band", "node", "name", "weights_sha256",
+                                                 "batch_losses", "params"]
     return pd.DataFrame(rows, columns=columns).sort_values("number").reset_index(drop=True)
 
 

@@ -68,14 +68,17 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
               targets: Sequence[float], out: Path | str, cfg: OuterConfig, *, seed: int = 0,
               supernet_layouts: Sequence[tuple[str, Mapping[str, int]]] = (), progress: bool = True,
               verbose: bool = False, bands: Sequence[Band] = (),
-              defaults: Mapping[float, Mapping[str, int]] | None = None) -> StudyResult:
+              defaults: Mapping[float, Mapping[str, int]] | None = None,
+              weights_sha256: str = "") -> StudyResult:
     """Run (or resume) the outer search in ``out``: ``cfg.trials`` finished trials in all.
 
     ``scorer`` maps a layout to a :class:`Score` (a :class:`LayoutScorer`; ``backend="ray"`` needs
     one). ``supernet_layouts``: (name, layout) pairs enqueued first, before the uniform-slimming
     layouts. ``bands``: the targets' bands, where sampled layouts are moved (``cfg.bands``) and where
     each target's architecture is chosen; ``defaults``: per target the supernet's landed layout,
-    replaced only by a layout of its band better by more than the noise (:func:`choose`). Ray:
+    replaced only by a layout of its band better by more than the noise (:func:`choose`).
+    ``weights_sha256``: the hash of the weights that score the trials, recorded with each; a study
+    whose trials were scored with other weights is refused (one line, exit 2), never mixed. Ray:
     ``cfg.cpus`` CPUs for a local instance (one CPU and torch thread per trial), or
     ``cfg.ray_address``, an existing cluster (its nodes need this project importable).
     """
@@ -89,7 +92,9 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
     start = time.perf_counter()
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
     projector = BandProjector(complexity, bands, _tolerance(bands)) if bands and cfg.bands else None
-    study = Study(out, space, complexity, targets, seed, cfg.sampler, projector, cfg.storage)
+    study = Study(out, space, complexity, targets, seed, cfg.sampler, projector, cfg.storage,
+                  weights_sha256)
+    study.check_weights()
     study.enqueue(first_layouts(space, supernet_layouts))
     bar = tqdm(total=cfg.trials, initial=min(len(study.complete()), cfg.trials), unit="trial",
                desc=f"outer {space.name} ({cfg.backend})", disable=not progress, dynamic_ncols=True)
@@ -167,4 +172,4 @@ def _worker_spec(study: Study, scorer, cfg: OuterConfig, seed: int, projector) -
                       list(study.targets), seed, cfg.sampler, cfg.storage,
                       list(projector.bands) if projector else [], projector.tolerance if projector else 0.0,
                       cfg.trials, max(1, torch.get_num_threads() // cfg.workers),
-                      ScorerSpec.of(scorer, study.space.path))
+                      ScorerSpec.of(scorer, study.space.path), study.weights_sha256)

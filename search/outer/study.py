@@ -7,6 +7,8 @@ group's first layer key. Every storage write happens under an exclusive ``fcntl`
 from __future__ import annotations
 
 import contextlib
+import copy
+import datetime
 import fcntl
 import math
 import os
@@ -34,6 +36,8 @@ BACKENDS = ("optuna", "ray")
 SAMPLERS = ("tpe", "nsga2", "random")
 CONSTRAINT_KEY = "gmacs<=max_target"
 SOURCES = ("enqueued-supernet", "enqueued-uniform", "sampled")
+#: the trial attribute naming the weights (sha256 of the checkpoint file) that scored it
+WEIGHTS_KEY = "weights_sha256"
 
 
 def param_names(space: Space) -> list[str]:
@@ -77,6 +81,19 @@ def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host runs (this process counts as running)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 #: seconds between a running trial's heartbeats, and without one before it counts as failed
 HEARTBEAT_INTERVAL, GRACE_PERIOD = 2, 10
 #: how often a trial whose process died is run again
@@ -92,9 +109,13 @@ class Study:
     """The SQLite study of a run folder, with the exclusive lock every storage write takes."""
 
     def __init__(self, out: Path, space: Space, complexity: Complexity, targets: list[float],
-                 seed: int, sampler: str, projector: BandProjector | None = None, storage: str = ""):
+                 seed: int, sampler: str, projector: BandProjector | None = None, storage: str = "",
+                 weights_sha256: str = ""):
         self.out, self.space, self.complexity, self.targets = out, space, complexity, targets
         self.projector = projector
+        #: the hash of the weights that score this process's trials, recorded with each of them
+        self.weights_sha256 = weights_sha256
+        self.url = storage_url(out, storage)
         self.names = param_names(space)
         self.dists = distributions(space)
         out.mkdir(parents=True, exist_ok=True)
@@ -105,6 +126,8 @@ class Study:
             url = storage_url(out, storage)
             with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna 5
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                # the retry callback every Optuna >= 4 has; 4.9 renamed it (a deprecation note each run)
+                warnings.simplefilter("ignore", FutureWarning)
                 self.storage = optuna.storages.RDBStorage(
                     url, engine_kwargs={"connect_args": {"timeout": 120}} if url.startswith("sqlite") else None,
                     heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD,
@@ -133,6 +156,20 @@ class Study:
                 fcntl.flock(f, fcntl.LOCK_UN)
                 self.optuna_s += time.perf_counter() - start
 
+    def check_weights(self) -> None:
+        """Refuse a study whose finished trials were scored with other weights than this process's
+        (one line, exit 2): their RD losses would compare layouts of two different supernets."""
+        if not self.weights_sha256:
+            return
+        other = [t for t in self.complete() if t.user_attrs.get(WEIGHTS_KEY) != self.weights_sha256]
+        if other:
+            theirs = other[0].user_attrs.get(WEIGHTS_KEY)
+            raise BadInput(f"{self.url}: {len(other)} trials of this study were scored with other weights "
+                           f"(sha256 {theirs[:12] if theirs else 'not recorded'}) than the supernet's "
+                           f"now (sha256 {self.weights_sha256[:12]}); not mixing them: give a fresh out= "
+                           f"(or storage=) for a new study, or extend=stage1|stage2, which sets this "
+                           f"study aside")
+
     def trials(self, states=None):
         return self.study.get_trials(deepcopy=False, states=states)
 
@@ -140,10 +177,35 @@ class Study:
         return self.trials((TrialState.COMPLETE,))
 
     def fail_stale(self) -> None:
-        """Trials whose heartbeat stopped (their process died) fail and are queued again."""
+        """Trials whose heartbeat stopped (their process died) fail and are queued again; so do, at
+        once, those of a process of this host that is gone (a killed run resumed: no need to wait for
+        their heartbeat to go stale), and those of a process killed inside :meth:`ask` (no owner, no
+        heartbeat: Optuna would never find them stale, and the study would wait for them for ever)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(self.study)
+            retry = self.storage.get_heartbeat_stale_trial_callback()
+        for trial in self.trials((TrialState.RUNNING,)):
+            if not self._orphaned(trial):
+                continue
+            trial_id = self._trial_id(trial)
+            try:
+                failed = self.storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:  # another process failed it first
+                continue
+            if failed and retry is not None and trial.params:  # a layout to score again
+                retry(self.study, copy.deepcopy(self.storage.get_trial(trial_id)))
+
+    @staticmethod
+    def _orphaned(trial) -> bool:
+        """A running trial whose process is gone: of this host and not alive, or never given an owner
+        (its process died within :meth:`ask`, which takes far less than the grace period)."""
+        owner = str(trial.user_attrs.get("owner", ""))
+        if not owner:
+            started = trial.datetime_start
+            return started is None or (datetime.datetime.now() - started).total_seconds() > GRACE_PERIOD
+        host, _, pid = owner.rpartition(":")
+        return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
 
     def running(self) -> int:
         return len(self.trials((TrialState.RUNNING,)))
@@ -249,6 +311,8 @@ class Study:
         """Objectives, the constraint and the per-target attributes (and ``extra`` ones, e.g. the node
         that scored it), then ``tell`` (under the lock)."""
         with self.locked():
+            if self.weights_sha256:
+                trial.set_user_attr(WEIGHTS_KEY, self.weights_sha256)
             for name, value in (extra or {}).items():
                 trial.set_user_attr(name, value)
             if score is None or not math.isfinite(score.rd_loss):

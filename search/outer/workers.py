@@ -36,6 +36,7 @@ class WorkerSpec:
     trials: int
     threads: int
     scorer: ScorerSpec
+    weights_sha256: str = ""
 
 
 def worker_main(spec: WorkerSpec) -> None:
@@ -48,7 +49,7 @@ def worker_main(spec: WorkerSpec) -> None:
     complexity = Complexity(Profile.from_json(spec.profile_json), space)
     projector = BandProjector(complexity, spec.bands, spec.tolerance) if spec.bands else None
     study = Study(Path(spec.out), space, complexity, spec.targets, spec.seed, spec.sampler, projector,
-                  spec.storage)
+                  spec.storage, spec.weights_sha256)
     run_loop(study, spec.scorer.build(), spec.trials, None)
 
 

@@ -38,7 +38,7 @@ from ..outer import (LayoutScorer, StudyResult, bands_of, check_outer, export_ar
                      run_study, validation_pairs)
 from ..reports import RENDERERS, Column, Point, plot_pareto, structure_table
 from ..supernet import LevelResult
-from ..training import codec_at_layout, latest_checkpoint
+from ..training import codec_at_layout, latest_checkpoint, read_stage
 from .job import Job
 from .supernet_job import bpp_source, supernet_stages, video_figures
 from .verdict import Contender, Verdict, grid_curve, judge, rd_rows
@@ -73,9 +73,15 @@ def search_layouts(job: Job, codec: Codec, levels: list[LevelResult]) -> tuple[L
     bands = bands_of(job.targets, cfg.supernet.tolerance, {r.target: r.landing.gmacs for r in trained})
     study = run_study(scorer, job.space, job.complexity, job.targets, job.out, cfg.outer, seed=cfg.seed,
                       supernet_layouts=[(r.name, r.layout) for r in levels], verbose=cfg.verbose,
-                      bands=bands, defaults={r.target: r.layout for r in trained})
+                      bands=bands, defaults={r.target: r.layout for r in trained},
+                      weights_sha256=shared_weights_sha256(job))
     atomic_write(job.out / "trials.csv", study.trials.to_csv(index=False))
     return scorer, study
+
+
+def shared_weights_sha256(job: Job) -> str:
+    """The sha256 of the stage-2 checkpoint whose weights score the trials (from its ``stage.json``)."""
+    return read_stage(job.out / "supernet").weights_sha256
 
 
 def original_figures(job: Job, scorer: LayoutScorer, codec: Codec) -> dict[str, Any]:
@@ -179,7 +185,8 @@ def summary_of(job: Job, original: dict, rows: list[dict], levels: list[LevelRes
             "supernet_levels": [{"name": r.name, "target_gmacs": r.target, "argmax_gmacs": r.argmax_gmacs,
                                  "landed_gmacs": r.landing.gmacs, "reachable": r.landing.reachable}
                                 for r in levels],
-            "trials": int(len(study.trials)), "finetune_steps": int(job.cfg.outer.finetune_steps or 0),
+            "trials": int(len(study.trials)), "weights_sha256": shared_weights_sha256(job),
+            "finetune_steps": int(job.cfg.outer.finetune_steps or 0),
             "test_data": job.cfg.eval.data, "bpp_source": bpp_source(job)}
 
 

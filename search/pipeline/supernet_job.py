@@ -7,26 +7,68 @@ from pathlib import Path
 from typing import Mapping
 
 from ..config import to_dict
+from ..errors import BadInput
 from ..evaluation import mean_figures
 from ..files import atomic_write
 from ..reports import RENDERERS, Column, structure_table
 from ..space import layout_file
 from ..outer import export_architecture
 from ..supernet import LevelResult, MaskDecayNet, Supernet, train_supernet
-from ..training import stage1_checkpoint
+from ..training import read_stage, set_aside, stage1_checkpoint
 from .job import Job
+
+
+#: what stage 2 leaves in its folder, and what the outer search and the verdict build on its weights
+STAGE2_FILES = ["checkpoints", "log.csv", "stage.json", "config.yaml"]
+STUDY_FILES = ["study.db", "trials.csv", "finetune", "ray"]
 
 
 def supernet_stages(job: Job, folder: Path) -> Supernet:
     """Stage 1 in ``folder/stage1`` (skipped when ``checkpoint=`` gives stage-1 weights), then stage 2
-    in ``folder``, both on the job's runtime (device, precision, processes)."""
+    in ``folder``, both on the job's runtime (device, precision, processes). A stage that has ended
+    (``stage.json``) is not trained again, unless ``extend=`` names it."""
     cfg = job.cfg
     meta = {"config": to_dict(cfg)}
+    if job.runtime.is_main:
+        prepare_extension(job, folder)
+    job.runtime.barrier()
     weights = cfg.checkpoint or stage1_checkpoint(job.space, job.clips, cfg.training, cfg.stage1,
                                                   folder / "stage1", seed=cfg.seed, meta=meta,
-                                                  runtime=job.runtime)
+                                                  runtime=job.runtime, extend=cfg.extend == "stage1")
     return train_supernet(job.space, job.complexity, weights, job.targets, job.clips, cfg.training,
-                          cfg.supernet, folder, seed=cfg.seed, meta=meta, runtime=job.runtime)
+                          cfg.supernet, folder, seed=cfg.seed, meta=meta, runtime=job.runtime,
+                          extend=cfg.extend == "stage2")
+
+
+def prepare_extension(job: Job, folder: Path) -> None:
+    """``extend=stage1|stage2`` on a finished stage: checked (it must have steps or time left to
+    train), then what was built on the weights it replaces is set aside in ``previous-<sha>/``: after
+    stage 1, stage 2 (trained again from the new stage-1 weights); after either, the study, its
+    trials and the verdict's fine-tuning (a new study on the new weights). A kill during the
+    extension resumes with the same command, ``extend=`` or not."""
+    cfg = job.cfg
+    if cfg.extend == "none":
+        return
+    if cfg.extend == "stage1" and cfg.checkpoint:
+        raise BadInput(f"extend=stage1: checkpoint={cfg.checkpoint} gives the stage-1 weights, no stage 1 "
+                       f"trains here (extend=stage2 trains stage 2 on)")
+    stage = folder / "stage1" if cfg.extend == "stage1" else folder
+    record = read_stage(stage)
+    if record is None or not record.finished:
+        return  # never finished, or already being extended: it resumes from its newest checkpoint
+    budget = cfg.stage1 if cfg.extend == "stage1" else cfg.supernet
+    if int(budget.steps) <= record.steps:
+        key = "stage1_steps" if cfg.extend == "stage1" else "steps"
+        raise BadInput(f"extend={cfg.extend}: {stage} finished at step {record.steps}, and {key}="
+                       f"{budget.steps} leaves nothing to train: give {key}= above {record.steps}")
+    stage2 = read_stage(folder)
+    tag = (stage2 or record).weights_sha256[:12]
+    moved = []
+    if cfg.extend == "stage1":
+        moved.append(set_aside(folder, STAGE2_FILES, tag))
+    moved.append(set_aside(job.out, STUDY_FILES, tag))
+    for target in filter(None, moved):
+        print(f"extend={cfg.extend}: what was built on the weights {tag} is kept in {target}")
 
 
 def video_figures(job: Job, model) -> dict[str, float]:

@@ -44,7 +44,7 @@ def finetuned(job: Job, codec: Codec, layout: dict[str, int], folder: str) -> Co
     if steps:
         train_stage1(job.space, layout, job.clips, job.cfg.training, Stage1Config(steps=steps),
                      job.out / "finetune" / folder, seed=job.cfg.seed, model=model,
-                     meta={"finetune_of": folder}, runtime=job.runtime.alone())
+                     meta={"finetune_of": folder}, runtime=job.runtime.alone(), desc=f"fine-tune {folder}")
     return model.eval()
 
 

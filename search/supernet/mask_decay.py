@@ -459,10 +459,11 @@ def frozen(codec: Codec) -> Codec:
 
 def train_mask_decay(space: Space, complexity: Complexity, stage1_weights: str, targets: list[float],
                      clips: Clips | Any, training: TrainingConfig, cfg: SupernetConfig, out: Path, *,
-                     seed: int, meta: Mapping[str, Any] | None = None, runtime: Runtime | None = None
-                     ) -> MaskDecayNet:
+                     seed: int, meta: Mapping[str, Any] | None = None, runtime: Runtime | None = None,
+                     extend: bool = False) -> MaskDecayNet:
     """Mask decay from the stage-1 teacher to each target's landed layout, trained (or resumed) in
-    ``out``; comes back on the CPU."""
+    ``out``; once it has ended (``stage.json``) it is loaded, not trained again, unless ``extend``.
+    Comes back on the CPU."""
     runtime = runtime or Runtime()
     check_mask_decay(cfg, space)
     torch.manual_seed(seed)
@@ -483,10 +484,11 @@ def train_mask_decay(space: Space, complexity: Complexity, stage1_weights: str, 
     bar_keys = ("loss", "psnr") + tuple(f"L{i + 1}" for i in range(len(targets)))
     loop = TrainingLoop(LoopConfig(steps=cfg.steps, out=out, time_limit=cfg.time_limit,
                                    checkpoint_every=training.checkpoint_every,
-                                   desc=f"mask decay {space.codec_name}", bar_keys=bar_keys, meta=meta),
+                                   desc=f"mask decay {space.codec_name}", bar_keys=bar_keys, meta=meta,
+                                   stage="stage2", extend=extend),
                         {"model": student, "masks": masks}, step.optimizer, runtime=runtime,
                         scaler=step.scaler)
-    if loop.resume() and runtime.is_main:
+    if loop.resume() and runtime.is_main and loop.finished is None:
         print(f"resuming {out} from step {loop.start_step}")
     try:
         loop.run(step)

@@ -204,9 +204,11 @@ class Stage2Step:
 
 def train_supernet(space: Space, complexity: Complexity, stage1_weights: str, targets: list[float],
                    clips: Clips | Any, training: TrainingConfig, cfg: SupernetConfig, out: Path, *,
-                   seed: int, meta: Mapping[str, Any] | None = None, runtime: Runtime | None = None
-                   ) -> Supernet:
-    """Stage 2 from the stage-1 weights of the full-width codec, trained (or resumed) in ``out``.
+                   seed: int, meta: Mapping[str, Any] | None = None, runtime: Runtime | None = None,
+                   extend: bool = False) -> Supernet:
+    """Stage 2 from the stage-1 weights of the full-width codec, trained (or resumed) in ``out``;
+    once it has ended (``stage.json``) its weights are loaded and it is not trained again, unless
+    ``extend``.
 
     Trains on the runtime's device; the supernet comes back on the CPU, where landing, evaluation and
     the outer search take it. ``selector=mask_decay`` trains EVC's mask decay instead
@@ -215,7 +217,7 @@ def train_supernet(space: Space, complexity: Complexity, stage1_weights: str, ta
         from .mask_decay import train_mask_decay  # it builds on this module's records
 
         return train_mask_decay(space, complexity, stage1_weights, targets, clips, training, cfg, out,
-                                seed=seed, meta=meta, runtime=runtime)
+                                seed=seed, meta=meta, runtime=runtime, extend=extend)
     runtime = runtime or Runtime()
     torch.manual_seed(seed)
     codec = codec_with_weights(space, space.full_layout(), stage1_weights)
@@ -230,10 +232,11 @@ def train_supernet(space: Space, complexity: Complexity, stage1_weights: str, ta
     bar_keys = ("loss", "psnr") + tuple(f"L{i + 1}" for i in range(len(targets)))
     loop = TrainingLoop(LoopConfig(steps=cfg.steps, out=out, time_limit=cfg.time_limit,
                                    checkpoint_every=training.checkpoint_every,
-                                   desc=f"stage 2 {space.codec_name}", bar_keys=bar_keys, meta=meta),
+                                   desc=f"stage 2 {space.codec_name}", bar_keys=bar_keys, meta=meta,
+                                   stage="stage2", extend=extend),
                         {"model": codec, "selector": net.selector}, step.optimizer, runtime=runtime,
                         scaler=step.scaler)
-    if loop.resume() and runtime.is_main:
+    if loop.resume() and runtime.is_main and loop.finished is None:
         print(f"resuming {out} from step {loop.start_step}")
     try:
         loop.run(step)

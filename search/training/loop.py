@@ -27,11 +27,13 @@ from tqdm import tqdm
 
 from .checkpoint import checkpoint_name, latest_checkpoint, prune, read_checkpoint, save_checkpoint
 from .runtime import Runtime
+from .stages import StageRecord, file_sha256, mark_extending, read_stage, write_stage
+from ..errors import BadInput
 from ..files import atomic_write, dump_yaml
 
 # names atomic_write gives its temp files (tempfile.mkstemp(prefix=".<name>.")) in a run's folders
 _STALE_CKPT = re.compile(r"^\.step_\d+\.pt\.")
-_STALE_RUN = re.compile(r"^\.(log\.csv|config\.yaml)\.")
+_STALE_RUN = re.compile(r"^\.(log\.csv|config\.yaml|stage\.json)\.")
 
 
 @dataclass
@@ -45,6 +47,11 @@ class LoopConfig:
     #: stored in every checkpoint (codec, layout...); its ``config`` (the run's configuration tree) is
     #: also written as ``config.yaml`` when the loop starts, once the run's inputs have loaded
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the ``extend=`` value that trains this stage on once finished ("": none does)
+    stage: str = ""
+    #: train a finished stage on (``extend=``): from its last checkpoint to ``steps``, or for a fresh
+    #: ``time_limit``
+    extend: bool = False
 
 
 class TrainingLoop:
@@ -60,14 +67,26 @@ class TrainingLoop:
         self.log_path = Path(cfg.out) / "log.csv"
         self.start_step = 0
         self.history: list[dict[str, float]] = []
+        #: the record of a finished stage that this run does not train again
+        self.finished: StageRecord | None = None
 
     def resume(self) -> int:
-        """Load the newest checkpoint of this run, if any; returns the step it reached."""
+        """Load the newest checkpoint of this run, if any; returns the step it reached. A finished
+        stage (``stage.json``) is loaded as it ended and :meth:`run` trains nothing, unless
+        ``extend``."""
+        record = read_stage(self.cfg.out)
+        if record is not None and record.finished and not self.cfg.extend:
+            self.finished = record
         if self.runtime.is_main:
             self._remove_stale_temp_files()
-            if "config" in self.cfg.meta:
+            if "config" in self.cfg.meta and self.finished is None:
                 atomic_write(Path(self.cfg.out) / "config.yaml", dump_yaml(self.cfg.meta["config"]))
+            if self.cfg.extend:
+                mark_extending(self.cfg.out)
+        self.runtime.barrier()  # every process has read the record before rank 0 changes it
         path = latest_checkpoint(self.ckpt_dir)
+        if self.finished is not None:
+            path = self._finished_checkpoint(path)
         if path is None:
             return 0
         state = read_checkpoint(path)
@@ -81,6 +100,35 @@ class TrainingLoop:
         self.start_step = int(state["step"])
         self._trim_log(self.start_step)
         return self.start_step
+
+    def _finished_checkpoint(self, newest: Path | None) -> Path:
+        """The last checkpoint of a finished stage, checked against its record."""
+        record, out = self.finished, Path(self.cfg.out)
+        path = self.ckpt_dir / record.checkpoint
+        if newest != path or file_sha256(path) != record.weights_sha256:
+            raise BadInput(f"{out / 'stage.json'} says the stage finished with {record.checkpoint} "
+                           f"(sha256 {record.weights_sha256[:12]}), but {out / 'checkpoints'} holds "
+                           f"{newest.name if newest else 'no checkpoint'} with other contents: give a "
+                           f"fresh out= (or move stage.json away to resume from the newest checkpoint)")
+        return path
+
+    def _record(self, step: int) -> StageRecord:
+        """The stage ended at ``step``: its record, written beside its checkpoints."""
+        path = latest_checkpoint(self.ckpt_dir)
+        record = StageRecord(finished=True, ended_by="steps" if step >= self.cfg.steps else "time_limit",
+                             steps=step, planned_steps=self.cfg.steps,
+                             seconds=round(sum(r.get("seconds", 0.0) for r in self.history), 3),
+                             checkpoint=path.name, weights_sha256=file_sha256(path))
+        write_stage(self.cfg.out, record)
+        return record
+
+    def _say_finished(self) -> None:
+        record = self.finished
+        how = "its step count" if record.ended_by == "steps" else "its time limit"
+        again = f" (extend={self.cfg.stage} trains it on)" if self.cfg.stage else ""
+        print(f"{self.cfg.desc}: finished in {self.cfg.out} at step {record.steps} of "
+              f"{record.planned_steps} ({how}, {record.seconds:.0f} s of training): not trained again"
+              f"{again}")
 
     def _remove_stale_temp_files(self) -> None:
         """Temp files of atomic writes cut short by a kill (``.step_00000040.pt.x8k2``, ``.log.csv.ab3``)."""
@@ -96,7 +144,8 @@ class TrainingLoop:
         with self.log_path.open() as f:
             rows = list(csv.DictReader(f))
         self.history = [{k: float(v) for k, v in r.items()} for r in rows if int(float(r["step"])) <= step]
-        self._write_log()
+        if len(self.history) < len(rows):  # rows of steps past the checkpoint (a kill between the writes)
+            self._write_log()
 
     def _write_log(self) -> None:
         if not self.history or not self.runtime.is_main:
@@ -119,6 +168,12 @@ class TrainingLoop:
         return path
 
     def run(self, step_fn: Callable[[int], Mapping[str, float]]) -> list[dict[str, float]]:
+        """Train from the resumed step until ``steps`` or the time limit, then record that the stage
+        ended (``stage.json``); a finished stage is not trained again."""
+        if self.finished is not None:
+            if self.runtime.is_main:
+                self._say_finished()
+            return self.history
         cfg, runtime = self.cfg, self.runtime
         started = time.perf_counter()
         bar = tqdm(total=cfg.steps, initial=self.start_step, desc=cfg.desc, dynamic_ncols=True,
@@ -147,5 +202,7 @@ class TrainingLoop:
                     break
         finally:
             bar.close()
+        if runtime.is_main:
+            self._record(step)
         runtime.barrier()  # the other processes go on once rank 0 has written the last checkpoint
         return self.history

@@ -103,10 +103,13 @@ class Stage1Step:
 def train_stage1(space: Space, layout: Mapping[str, int], clips: Clips | Any, training: TrainingConfig,
                  budget: Stage1Config, out: Path, *, seed: int, init: str = "",
                  meta: Mapping[str, Any] | None = None, model: Codec | None = None,
-                 runtime: Runtime | None = None) -> list[dict[str, float]]:
+                 runtime: Runtime | None = None, stage: str = "", extend: bool = False,
+                 desc: str = "") -> list[dict[str, float]]:
     """Train (or resume) the codec at ``layout`` in ``out``; ``init``: weights to start from, or
     ``model``: the codec itself (built at ``layout``; fine-tuning weights sliced from a supernet);
-    ``clips``: a frame source (:class:`~search.data.Clips` or :class:`~search.data.Septuplets`)."""
+    ``clips``: a frame source (:class:`~search.data.Clips` or :class:`~search.data.Septuplets`).
+    A run that has ended (``stage.json``) is loaded, not trained again, unless ``extend``; ``stage``:
+    the ``extend=`` value that would train it on; ``desc``: its name on the progress bar."""
     runtime = runtime or Runtime()
     torch.manual_seed(seed)
     model = codec_with_weights(space, layout, init) if model is None else model
@@ -117,10 +120,10 @@ def train_stage1(space: Space, layout: Mapping[str, int], clips: Clips | Any, tr
     step = Stage1Step(model, samples, training, runtime)
     meta = {"codec": space.codec_name, "space": space.name, "layout": dict(layout), **(meta or {})}
     loop = TrainingLoop(LoopConfig(steps=budget.steps, out=out, checkpoint_every=training.checkpoint_every,
-                                   time_limit=budget.time_limit, desc=f"stage 1 {space.codec_name}",
-                                   meta=meta),
+                                   time_limit=budget.time_limit, desc=desc or f"stage 1 {space.codec_name}",
+                                   meta=meta, stage=stage, extend=extend),
                         {"model": model}, step.optimizer, runtime=runtime, scaler=step.scaler)
-    if loop.resume() and runtime.is_main:
+    if loop.resume() and runtime.is_main and loop.finished is None:
         print(f"resuming {out} from step {loop.start_step}")
     try:
         return loop.run(step)
@@ -130,8 +133,9 @@ def train_stage1(space: Space, layout: Mapping[str, int], clips: Clips | Any, tr
 
 def stage1_checkpoint(space: Space, clips: Clips | Any, training: TrainingConfig, budget: Stage1Config,
                       out: Path, *, seed: int, meta: Mapping[str, Any] | None = None,
-                      runtime: Runtime | None = None) -> str:
-    """Stage-1 weights of the full-width codec: trained (or resumed) in ``out``; the newest checkpoint."""
+                      runtime: Runtime | None = None, extend: bool = False) -> str:
+    """Stage-1 weights of the full-width codec: trained (or resumed) in ``out``, unless finished
+    (``extend``: trained on even so); the newest checkpoint."""
     train_stage1(space, space.full_layout(), clips, training, budget, out, seed=seed, meta=meta,
-                 runtime=runtime)
+                 runtime=runtime, stage="stage1", extend=extend)
     return str(latest_checkpoint(Path(out) / "checkpoints"))

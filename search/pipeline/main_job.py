@@ -38,7 +38,7 @@ from ..outer import (LayoutScorer, StudyResult, bands_of, check_outer, export_ar
                      run_study, validation_pairs)
 from ..reports import RENDERERS, Column, Point, plot_pareto, structure_table
 from ..supernet import LevelResult
-from ..training import codec_at_layout, latest_checkpoint
+from ..training import codec_at_layout, frames_per_sample, latest_checkpoint
 from .job import Job
 from .supernet_job import bpp_source, supernet_stages, video_figures
 from .verdict import Contender, Verdict, grid_curve, judge, rd_rows
@@ -63,7 +63,7 @@ def search_layouts(job: Job, codec: Codec, levels: list[LevelResult]) -> tuple[L
     """The outer search, scoring layouts with the shared weights on fixed validation batches."""
     cfg = job.cfg
     frames = validation_pairs(cfg.data, cfg.outer.val_count, cfg.outer.val_crop or cfg.training.crop,
-                              cfg.seed, job.space.codec.MULTIPLE)
+                              cfg.seed, job.space.codec.MULTIPLE, frames=frames_per_sample(codec, 2))
     scorer = LayoutScorer(codec, cfg.training.lmbda, frames, cfg.outer.val_batches)
     trained = [r for r in levels if not r.interpolated]
     bands = bands_of(job.targets, cfg.supernet.tolerance, {r.target: r.landing.gmacs for r in trained})

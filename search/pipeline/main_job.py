@@ -145,8 +145,8 @@ def write_report(job: Job, original: dict, rows: list[dict], verdicts: list[Verd
                                   _cells(row["uniform"], source)))
     table = structure_table(job.space, job.complexity, columns)
     table.notes.append(f"Chosen and Uniform columns: PSNR, MS-SSIM and bpp after {steps} fine-tuning "
-                       f"steps from the shared weights, on the held-out test sequences "
-                       f"({job.cfg.eval.data}); Uniform is one width factor for every searchable layer, "
+                       f"steps from the shared weights, on the held-out test "
+                       f"{'images' if job.codes_images else 'sequences'} ({job.cfg.eval.data}); Uniform is one width factor for every searchable layer, "
                        f"the largest that fits the target.")
     for row in rows:
         if "chosen" in row:
@@ -191,6 +191,15 @@ def level_sides(job: Job, codec: Codec, levels: list[LevelResult], scorer: Layou
     return sides
 
 
+def image_rows(sides: list[Contender]) -> pd.DataFrame:
+    """Per-image figures of every side, labelled by its layout (an image space's ``images.csv``)."""
+    tables = [side.frames.assign(layout=side.label) for side in sides if side.frames is not None]
+    if not tables:
+        return pd.DataFrame()
+    table = pd.concat(tables, ignore_index=True)
+    return table[["layout"] + [c for c in table.columns if c != "layout"]]
+
+
 def run_point(job: Job, with_levels: bool = False) -> dict:
     """The main job at one lambda in ``job.out``; its summary (also ``summary.json``)."""
     job.write_config()
@@ -213,6 +222,8 @@ def run_point(job: Job, with_levels: bool = False) -> dict:
         sides += level_sides(job, codec, levels, scorer)
     points = pd.concat([rd_rows(s) for s in sides], ignore_index=True) if sides else pd.DataFrame()
     atomic_write(job.out / "rd_points.csv", points.to_csv(index=False))
+    if job.codes_images:
+        atomic_write(job.out / "images.csv", image_rows(sides).to_csv(index=False))
     summary = summary_of(job, original, rows, levels, study)
     atomic_write(job.out / "summary.json", json.dumps(summary, indent=1) + "\n")
     print_summary(summary, job.out)

@@ -255,6 +255,40 @@ def test_unknown_top_level_key(tmp_path, key):
     _fails(_write(tmp_path, data), repr(key))
 
 
+def test_every_space_says_what_it_codes(space):
+    """``codes:`` in every built-in space file, agreeing with its codec's ``CODES``."""
+    codes = yaml.safe_load(space.path.read_text())["codes"]
+    assert codes == {"image": "image", "p-frame": "p_frame"}[space.codec.CODES]
+    assert codes == ("image" if space.name in ("slimcae", "evc") else "p_frame")
+
+
+@pytest.mark.parametrize("name, codes, needles", [
+    ("evc", "p_frame", ("codes: p_frame", "'evc' codes image", "write codes: image")),
+    ("dvc", "image", ("codes: image", "'dvc' codes p_frame", "write codes: p_frame")),
+    ("dvc", "video", ("'video' is not accepted", "image, p_frame")),
+    ("slimcae", "p-frame", ("'p-frame' is not accepted",)),
+])
+def test_codes_must_match_the_codec(tmp_path, name, codes, needles):
+    data = _data(name)
+    data["codes"] = codes
+    _fails(_write(tmp_path, data), *needles)
+
+
+def test_codes_bad_value_from_the_command_line(tmp_path, capsys):
+    """One line on stderr, exit 2, nothing written (the command's real code path, in process)."""
+    from search.commands.run import main
+
+    data = _data("slimcae")
+    data["codes"] = "p_frame"
+    path = _write(tmp_path, data, "mine.yaml")
+    with pytest.raises(SystemExit) as exc:
+        main([f"space={path}", "target_gmacs=[15]", f"out={tmp_path / 'never'}"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "codes: p_frame" in err and "'slimcae' codes image" in err
+    assert not (tmp_path / "never").exists()
+
+
 def test_unknown_codec(tmp_path):
     data = _data("dvc")
     data["codec"] = "nosuchcodec"

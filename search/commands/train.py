@@ -24,7 +24,7 @@ from ..errors import BadInput, cli_main
 from ..paths import RESULTS_DIR
 from ..pipeline.intra import obtain_intra
 from ..pipeline.job import configure
-from ..training import train_stage1
+from ..training import codes_images, train_stage1
 
 COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
     "space", "preset", "layout", "checkpoint", "data", "lmbda=training.lmbda", "steps=stage1.steps",
@@ -48,7 +48,8 @@ def main(args: list[str] | None = None) -> int:
     history = train_stage1(space, run.layout, clips, cfg.training, cfg.stage1, out, seed=cfg.seed,
                            init=cfg.checkpoint, meta={"config": to_dict(cfg)}, runtime=run.runtime,
                            stage="stage1", extend=cfg.extend == "stage1")
-    if cfg.preset == "quick" and run.runtime.is_main:  # the I-frame codec of its evaluation, beside its checkpoints
+    # the I-frame codec of its evaluation, beside its checkpoints (an image codec needs none)
+    if cfg.preset == "quick" and run.runtime.is_main and not codes_images(space.codec):
         obtain_intra(cfg, cfg.training.lmbda, lambda: clips, beside=out, keep=True)
     if history and run.runtime.is_main:
         last = history[-1]

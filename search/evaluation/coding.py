@@ -26,6 +26,7 @@ from ..data.color import rgb_to_yuv420
 from ..data.testset import Frame, TestSequence
 from ..intra import MULTIPLE as INTRA_MULTIPLE
 from ..intra import IntraCodec
+from ..training import codes_images
 from ..training.rd import rates_bpp
 from .metrics import msssim, plane_psnr, psnr
 from .protocol import Protocol
@@ -119,7 +120,12 @@ def evaluate_sequence(model: Codec, intra: IntraCodec | None, sequence: TestSequ
 def evaluate(model: Codec, sequences: Sequence[TestSequence], protocol: Protocol,
              intra: IntraCodec | None, progress: bool = True, point: float | None = None,
              intra_cache: dict | None = None) -> pd.DataFrame:
-    """Per-frame figures of every sequence; ``point`` (the lambda) labels an RD point."""
+    """Per-frame figures of every sequence; ``point`` (the lambda) labels an RD point. An image codec
+    codes images instead, without I-frames (:mod:`search.evaluation.images`; ``intra`` unused)."""
+    if codes_images(model):
+        from .images import evaluate_images  # it builds on this module's helpers
+
+        return evaluate_images(model, sequences, protocol, progress, point)
     model.eval()
     if protocol.bitstream:
         from ..entropy import update_all

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-METRICS = ("psnr", "ms_ssim", "bpp", "bpp_i", "bpp_motion", "bpp_residual", "psnr_y", "psnr_u",
+METRICS = ("psnr", "ms_ssim", "bpp", "bpp_likelihood", "bpp_i", "bpp_motion", "bpp_residual", "psnr_y", "psnr_u",
            "psnr_v", "psnr_yuv")
 
 

@@ -14,12 +14,13 @@ from ..codec import Codec
 from ..data import Clips, TrainPairs
 from ..errors import BadInput
 from ..evaluation import psnr
-from ..training import rd_loss
+from ..training import codes_images, rd_loss
 
 
 def validation_pairs(data: str | Path = "default", count: int = 4, crop: int = 64, seed: int = 0,
-                     multiple: int = 64, max_frames: int | None = 60) -> torch.Tensor:
-    """``[count, 2, 3, crop, crop]`` fixed (reference, current) pairs from the real clips of ``data``.
+                     multiple: int = 64, max_frames: int | None = 60, frames: int = 2) -> torch.Tensor:
+    """``[count, 2, 3, crop, crop]`` fixed (reference, current) pairs from the real clips of ``data``
+    (``frames=1``: ``[count, 1, 3, crop, crop]`` single images, for an image codec).
 
     Crops come from :class:`search.data.TrainPairs` with flips off and a fixed seed, so every trial
     (and every resumed run) sees the same frames. ``crop`` must be a multiple of the codec's
@@ -31,7 +32,7 @@ def validation_pairs(data: str | Path = "default", count: int = 4, crop: int = 6
         raise BadInput(f"validation crop={crop}: expected a positive multiple of the codec's "
                        f"{multiple}")
     clips = Clips(data, max_frames=max_frames)
-    pairs = TrainPairs(clips, crop, 2, samples_per_epoch=count, seed=seed, hflip=False, vflip=False,
+    pairs = TrainPairs(clips, crop, frames, samples_per_epoch=count, seed=seed, hflip=False, vflip=False,
                        skip_small=True)
     return torch.stack([pairs[i] for i in range(count)])
 
@@ -69,14 +70,16 @@ def standard_error(values: Sequence[float]) -> float:
 class LayoutScorer:
     """Scores layouts with the supernet's shared weights: the full-width ``codec`` run with hard masks
     at the layout (eval mode: rounded latents; rates from likelihoods; no grad), on the validation pairs
-    ``frames [n, 2, 3, h, w]`` split into ``batches`` disjoint batches (one forward each). Returns
-    ``R + lambda * MSE`` with bpp and PSNR, and the batches' losses for its noise.
+    ``frames [n, 2, 3, h, w]`` (an image codec: images ``[n, 1, 3, h, w]``) split into ``batches``
+    disjoint batches (one forward each). Returns ``R + lambda * MSE`` with bpp and PSNR, and the
+    batches' losses for its noise.
     """
 
     def __init__(self, codec: Codec, lmbda: float, frames: torch.Tensor, batches: int = 1):
-        if not isinstance(frames, torch.Tensor) or frames.dim() != 5 or frames.shape[1:3] != (2, 3):
+        per_sample = 1 if codes_images(codec) else 2
+        if not isinstance(frames, torch.Tensor) or frames.dim() != 5 or frames.shape[1:3] != (per_sample, 3):
             shape = list(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
-            raise BadInput(f"validation frames: expected a tensor [n, 2, 3, h, w], got {shape}")
+            raise BadInput(f"validation frames: expected a tensor [n, {per_sample}, 3, h, w], got {shape}")
         m = codec.MULTIPLE
         if frames.shape[-1] % m or frames.shape[-2] % m:
             raise BadInput(f"validation frames are {frames.shape[-2]}x{frames.shape[-1]}: expected "
@@ -112,8 +115,8 @@ class LayoutScorer:
                      tuple(f["loss"] for f in figures))
 
     def _batch(self, model: Codec, frames: torch.Tensor) -> dict[str, float]:
-        ref, x = frames[:, 0], frames[:, 1]
-        out = model(ref, x)
+        x = frames[:, -1]
+        out = model(x) if codes_images(model) else model(frames[:, 0], x)
         figures = rd_loss(out, x, self.lmbda)
         return {"loss": float(figures["loss"]), "bpp": float(figures["bpp"]),
                 "psnr": psnr(out["x_hat"], x), "mse": float(figures["mse"])}

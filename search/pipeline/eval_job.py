@@ -21,7 +21,7 @@ from ..files import atomic_write
 from ..paths import RESULTS_DIR
 from ..reports import plot_rd
 from ..space import Space
-from ..training import codec_at_layout, read_checkpoint
+from ..training import codec_at_layout, codes_images, read_checkpoint
 from .intra import obtain_intra
 from .job import checkpoint_list
 
@@ -74,7 +74,9 @@ def evaluate_points(cfg: Config, space: Space, layout: dict[str, int]) -> pd.Dat
     for point in points:
         torch.manual_seed(cfg.seed)
         model = codec_at_layout(space, layout, point.checkpoint)
-        intra = obtain_intra(cfg, point.lmbda, lambda: Clips("default"), _run_folder(point.checkpoint))
+        # an image codec codes every image itself: no I-frame codec to obtain
+        intra = None if codes_images(model) else obtain_intra(cfg, point.lmbda, lambda: Clips("default"),
+                                                               _run_folder(point.checkpoint))
         frames.append(evaluate(model, sequences, protocol, intra, point=point.lmbda))
     return pd.concat(frames, ignore_index=True)
 

@@ -27,7 +27,7 @@ from ..files import atomic_write
 from ..paths import PROFILE_DIR, RESULTS_DIR
 from ..space import LayoutFile, Space, load_space, open_layout
 from ..supernet import check_mask_decay, check_targets, tau_schedule
-from ..training import Runtime, parse_device, start_runtime
+from ..training import Runtime, codes_images, parse_device, start_runtime
 from .intra import check_intra, obtain_intra
 
 
@@ -116,8 +116,16 @@ class Job:
         return open_test_set(self.cfg.eval.data, self.protocol.yuv)
 
     @property
+    def codes_images(self) -> bool:
+        """Whether the space's codec codes images (evaluated image by image, without I-frames)."""
+        return codes_images(self.space.codec)
+
+    @property
     def intra(self) -> IntraCodec | None:
-        """The I-frame codec (obtained once; the quick preset's is kept in the job's folder)."""
+        """The I-frame codec (obtained once; the quick preset's is kept in the job's folder); none for
+        an image codec, which codes every image itself."""
+        if self._intra is False and self.codes_images:
+            self._intra = None
         if self._intra is False:
             self._intra = obtain_intra(self.cfg, self.cfg.training.lmbda, lambda: self.clips,
                                        beside=self.out, keep=True)
@@ -164,5 +172,8 @@ def build_job(cfg: Config, space: Space, default_out: Callable[[list[float]], st
     check_mask_decay(cfg.supernet, space, interpolate)
     Protocol.of(cfg.eval)
     check_intra(cfg)
+    if codes_images(space.codec) and runtime.is_main:
+        print(f"note: space {space.name!r} codes images: no I-frame codec, intra={cfg.intra.mode} is "
+              f"ignored; each test image is coded by {space.codec_name} itself")
     out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / default_out(targets)
     return Job(cfg, space, complexity, targets, interpolate, out, runtime)

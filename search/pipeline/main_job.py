@@ -38,7 +38,7 @@ from ..outer import (LayoutScorer, StudyResult, bands_of, check_outer, export_ar
                      run_study, validation_pairs)
 from ..reports import RENDERERS, Column, Point, plot_pareto, structure_table
 from ..supernet import LevelResult
-from ..training import codec_at_layout, latest_checkpoint, read_stage
+from ..training import codec_at_layout, frames_per_sample, latest_checkpoint, read_stage
 from .job import Job
 from .supernet_job import bpp_source, supernet_stages, video_figures
 from .verdict import Contender, Verdict, grid_curve, judge, rd_rows
@@ -67,7 +67,7 @@ def search_layouts(job: Job, codec: Codec, levels: list[LevelResult]) -> tuple[L
     """The outer search, scoring layouts with the shared weights on fixed validation batches."""
     cfg = job.cfg
     frames = validation_pairs(cfg.data, cfg.outer.val_count, cfg.outer.val_crop or cfg.training.crop,
-                              cfg.seed, job.space.codec.MULTIPLE)
+                              cfg.seed, job.space.codec.MULTIPLE, frames=frames_per_sample(codec, 2))
     scorer = LayoutScorer(codec, cfg.training.lmbda, frames, cfg.outer.val_batches)
     trained = [r for r in levels if not r.interpolated]
     bands = bands_of(job.targets, cfg.supernet.tolerance, {r.target: r.landing.gmacs for r in trained})
@@ -155,8 +155,8 @@ def write_report(job: Job, original: dict, rows: list[dict], verdicts: list[Verd
                                   _cells(row["uniform"], source)))
     table = structure_table(job.space, job.complexity, columns)
     table.notes.append(f"Chosen and Uniform columns: PSNR, MS-SSIM and bpp after {steps} fine-tuning "
-                       f"steps from the shared weights, on the held-out test sequences "
-                       f"({job.cfg.eval.data}); Uniform is one width factor for every searchable layer, "
+                       f"steps from the shared weights, on the held-out test "
+                       f"{'images' if job.codes_images else 'sequences'} ({job.cfg.eval.data}); Uniform is one width factor for every searchable layer, "
                        f"the largest that fits the target.")
     for row in rows:
         if "chosen" in row:
@@ -202,6 +202,15 @@ def level_sides(job: Job, codec: Codec, levels: list[LevelResult], scorer: Layou
     return sides
 
 
+def image_rows(sides: list[Contender]) -> pd.DataFrame:
+    """Per-image figures of every side, labelled by its layout (an image space's ``images.csv``)."""
+    tables = [side.frames.assign(layout=side.label) for side in sides if side.frames is not None]
+    if not tables:
+        return pd.DataFrame()
+    table = pd.concat(tables, ignore_index=True)
+    return table[["layout"] + [c for c in table.columns if c != "layout"]]
+
+
 def run_point(job: Job, with_levels: bool = False) -> dict:
     """The main job at one lambda in ``job.out``; its summary (also ``summary.json``)."""
     job.write_config()
@@ -224,6 +233,8 @@ def run_point(job: Job, with_levels: bool = False) -> dict:
         sides += level_sides(job, codec, levels, scorer)
     points = pd.concat([rd_rows(s) for s in sides], ignore_index=True) if sides else pd.DataFrame()
     atomic_write(job.out / "rd_points.csv", points.to_csv(index=False))
+    if job.codes_images:
+        atomic_write(job.out / "images.csv", image_rows(sides).to_csv(index=False))
     summary = summary_of(job, original, rows, levels, study)
     atomic_write(job.out / "summary.json", json.dumps(summary, indent=1) + "\n")
     print_summary(summary, job.out)

@@ -97,6 +97,8 @@ def evaluate_levels(job: Job, net: Supernet | MaskDecayNet, levels: list[LevelRe
 
 def bpp_source(job: Job) -> str:
     """How the job's bpp were counted, as report rows and summaries say it."""
+    if job.codes_images:
+        return "image bitstream"
     p_frames = "bitstream" if job.cfg.eval.bitstream else "likelihood"
     if job.cfg.intra.mode == "pristine":
         return f"P-frames {p_frames}; I-frames pristine, not coded (not comparable)"

@@ -3,6 +3,7 @@
 A space is a YAML file in ``spaces/`` (``space=fvc``) or anywhere (``space=path/to/mine.yaml``)::
 
     codec: fvc                               # codecs/fvc.py
+    codes: p_frame                           # what the codec codes: p_frame or image
     options: {ratios: [1, 0.5, 0.25], divisor: 8}   # what `default` means
     uniform: false                           # true: one shared choice for every searchable layer
     modules:                                 # report groups, in the paper's table order
@@ -63,7 +64,7 @@ def parse_space(data: Any, path: Path, codec_dir: Path | None = None) -> Space:
     where = str(path)
     if not isinstance(data, dict):
         raise BadInput(f"{where}: a space is a YAML mapping with keys codec, options, modules, ties")
-    allowed = {"codec", "description", "options", "uniform", "modules", "ties", "resolution"}
+    allowed = {"codec", "codes", "description", "options", "uniform", "modules", "ties", "resolution"}
     extra = sorted(set(data) - allowed)
     if extra:
         raise BadInput(f"{where}: unknown key {extra[0]!r}; accepted: {', '.join(sorted(allowed))}")
@@ -75,6 +76,7 @@ def parse_space(data: Any, path: Path, codec_dir: Path | None = None) -> Space:
         codec = load_codec(codec_name, **kwargs)
     except BadInput as err:
         raise BadInput(f"{where}: {err}") from None
+    _check_codes(data.get("codes"), codec, codec_name, where)
     codec_layers = {layer.key: layer for layer in codec.LAYERS}
     default = data.get("options")
     modules, layers = _parse_modules(data.get("modules"), codec_layers, default, where)
@@ -88,6 +90,25 @@ def parse_space(data: Any, path: Path, codec_dir: Path | None = None) -> Space:
                   modules=modules, groups=groups, codec_path=codec_file(codec_name, **kwargs))
     _check_builds(space, where)
     return space
+
+
+#: a space's ``codes:`` value for each codec ``CODES``
+CODES_KEY = {"p-frame": "p_frame", "image": "image"}
+
+
+def _check_codes(codes: Any, codec: type[Codec], codec_name: str, where: str) -> None:
+    """``codes:`` says what the space's codec codes (what training, scoring and evaluation feed it);
+    when given it must agree with the codec (a space file left without it takes the codec's)."""
+    if codes is None:
+        return
+    accepted = sorted(CODES_KEY.values())
+    if codes not in accepted:
+        raise BadInput(f"{where}: codes: {codes!r} is not accepted; expected one of "
+                       f"{', '.join(accepted)}")
+    actual = CODES_KEY.get(codec.CODES, codec.CODES)
+    if codes != actual:
+        raise BadInput(f"{where}: codes: {codes}, but codec {codec_name!r} codes {actual} "
+                       f"(CODES = {codec.CODES!r}); write codes: {actual}")
 
 
 def _parse_modules(raw: Any, codec_layers: Mapping, default: Any, where: str):

@@ -10,9 +10,16 @@ The GMACs of a layout are a quadratic form in one-hot option indicators ``x`` (s
 are linearised (``y <= x_a``, ``y <= x_b``, ``y >= x_a + x_b - 1``), products within one choice are the
 indicator itself, so the problem is a mixed-integer linear program, solved exactly by HiGHS
 (``scipy.optimize.milp``, zero gap); the result is re-checked with the exact closed form.
+
+A small grid (at most :data:`ENUMERATE_LIMIT` layouts: SlimCAE's 125, SlimVC's 625) is enumerated
+instead, with the same answer by definition: on such grids, whose few tied choices move the GMACs in
+large steps, the solver's search for the nearest achievable GMACs when the band is empty can run for
+minutes, while scoring every layout with the closed form takes milliseconds.
 """
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -22,6 +29,8 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from ..complexity import Complexity
 
 SCALE = 1e9  # the program works in GMACs: MACs would give HiGHS coefficients up to 1e12
+#: grids of at most this many layouts are enumerated rather than solved
+ENUMERATE_LIMIT = 100_000
 
 
 @dataclass
@@ -98,9 +107,42 @@ class _Program:
         return [int(np.argmax(x[self.offsets[g]:self.offsets[g] + s])) for g, s in enumerate(self.sizes)]
 
 
+def _unreachable_note(tolerance: float, target: float, gmacs: float) -> str:
+    return (f"the option grid cannot come within {100 * tolerance:g}% of {target:g} GMACs; nearest "
+            f"achievable at or below: {gmacs:.3f}")
+
+
+def enumerate_landing(complexity: Complexity, scores: Sequence[np.ndarray], target: float,
+                      tolerance: float = 0.005) -> Landing:
+    """:func:`land` by scoring every layout of the grid: the best-scoring one within the band, else
+    the highest GMACs at or below the target (the best-scoring among equals)."""
+    sizes = complexity.space.group_sizes
+    choices = np.array(list(itertools.product(*(range(n) for n in sizes))), dtype=np.int64)
+    choices = choices.reshape(len(choices), len(sizes))
+    gmacs = complexity.gmacs_of_choices(choices)
+    total = np.zeros(len(choices))
+    for g, s in enumerate(scores):
+        total += np.asarray(s, dtype=float)[choices[:, g]]
+    below = gmacs <= target
+    if not below.any():
+        raise ValueError(f"no layout of the space is at or below {target:g} GMACs")
+    band = below & (gmacs >= (1 - tolerance) * target)
+    reachable = bool(band.any())
+    if reachable:
+        candidates = np.flatnonzero(band)
+    else:
+        candidates = np.flatnonzero(below & (gmacs == gmacs[below].max()))
+    best = int(candidates[np.argmax(total[candidates])])
+    choice = [int(c) for c in choices[best]]
+    note = "" if reachable else _unreachable_note(tolerance, target, float(gmacs[best]))
+    return Landing(choice, float(gmacs[best]), target, float(total[best]), reachable, note)
+
+
 def land(complexity: Complexity, scores: Sequence[np.ndarray], target: float,
          tolerance: float = 0.005) -> Landing:
     """The best-scoring layout within ``[(1 - tolerance) * target, target]`` GMACs (see module doc)."""
+    if math.prod(complexity.space.group_sizes) <= ENUMERATE_LIMIT:
+        return enumerate_landing(complexity, scores, target, tolerance)
     program = _Program(complexity)
     score_vector = np.concatenate([np.asarray(s, dtype=float) for s in scores])
     objective = np.concatenate([-score_vector, np.zeros(len(program.pairs))])
@@ -137,7 +179,5 @@ def land(complexity: Complexity, scores: Sequence[np.ndarray], target: float,
             else:
                 choice, low = found, exact(found)
     score = float(sum(s[c] for s, c in zip(scores, choice)))
-    note = "" if reachable else (f"the option grid cannot come within {100 * tolerance:g}% of "
-                                 f"{target:g} GMACs; nearest achievable at or below: "
-                                 f"{exact(choice):.3f}")
+    note = "" if reachable else _unreachable_note(tolerance, target, exact(choice))
     return Landing(choice, exact(choice), target, score, reachable, note)

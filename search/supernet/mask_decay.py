@@ -49,7 +49,7 @@ from ..nn.layers import (SlimConv2d, SlimConvTranspose2d, SlimDeformConv2d, Slim
 from ..nn.widths import segments
 from ..space import Space
 from ..training import (LOSS_TERMS, LoopConfig, Runtime, StepBatches, TrainingLoop, codec_with_weights,
-                        figures_of, optimizer_step, rd_loss)
+                        codes_images, figures_of, frames_per_sample, optimizer_step, rd_loss)
 from .landing import Landing, land
 from .stage2 import LevelResult, step_generator
 
@@ -323,10 +323,11 @@ class MaskDecay:
 
 
 def codec_inputs(codec: Codec, frames: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
-    """The codec's inputs from a batch of frame pairs ``[B, 2, 3, h, w]`` and the frame it codes: an
-    image codec codes the current frame alone, a P-frame codec against the reference."""
+    """The codec's inputs from a batch of samples (frame pairs ``[B, 2, 3, h, w]``, or images
+    ``[B, 1, 3, h, w]``) and the frame it codes: an image codec codes the current frame alone, a
+    P-frame codec against the reference."""
     x = frames[:, -1]
-    return ((x,) if codec.CODES == "image" else (frames[:, 0], x)), x
+    return ((x,) if codes_images(codec) else (frames[:, 0], x)), x
 
 
 class MaskDecayLoss(nn.Module):
@@ -476,8 +477,8 @@ def train_mask_decay(space: Space, complexity: Complexity, stage1_weights: str, 
     for module in (teacher, student, masks):
         module.to(runtime.device)
     runtime.seed_process(seed)
-    samples = TrainPairs(clips, training.crop, 2, samples_per_epoch=cfg.steps * training.batch,
-                         seed=seed + 1)
+    samples = TrainPairs(clips, training.crop, frames_per_sample(student, 2),
+                         samples_per_epoch=cfg.steps * training.batch, seed=seed + 1)
     step = MaskDecayStep(student, teacher, masks, samples, training, cfg, seed, runtime)
     meta = {"codec": space.codec_name, "space": space.name, "layout": space.full_layout(),
             "targets": targets, "selector": "mask_decay", **(meta or {})}

@@ -38,7 +38,7 @@ from ..errors import BadInput
 from ..nn.layers import load_sliced
 from ..space import Space
 from ..training import (LOSS_TERMS, LoopConfig, Runtime, StepBatches, TrainingLoop, codec_with_weights,
-                        figures_of, optimizer_step, p_frame_losses)
+                        coding_losses, figures_of, frames_per_sample, optimizer_step)
 from .gumbel import TauSchedule
 from .landing import Landing, land
 from .embedding import ComplexityEmbedding
@@ -165,7 +165,7 @@ class SupernetLoss(torch.nn.Module):
     def forward(self, frames: torch.Tensor, level: int, tau: float, generator: torch.Generator
                 ) -> dict[str, torch.Tensor]:
         _, gmacs = self.net.sample_and_mask(level, tau, generator)
-        return {**p_frame_losses(self.codec, frames, self.lmbda, "gt", self.autocast), "gmacs": gmacs}
+        return {**coding_losses(self.codec, frames, self.lmbda, "gt", self.autocast), "gmacs": gmacs}
 
 
 class Stage2Step:
@@ -224,8 +224,8 @@ def train_supernet(space: Space, complexity: Complexity, stage1_weights: str, ta
     net = Supernet(space, complexity, codec, targets, cfg.hidden,
                    ComplexityEmbedding(targets, cfg.embedding, cfg.embedding_dims)).to(runtime.device)
     runtime.seed_process(seed)
-    samples = TrainPairs(clips, training.crop, 2, samples_per_epoch=cfg.steps * training.batch,
-                         seed=seed + 1)
+    samples = TrainPairs(clips, training.crop, frames_per_sample(codec, 2),
+                         samples_per_epoch=cfg.steps * training.batch, seed=seed + 1)
     step = Stage2Step(net, samples, training, cfg, seed, runtime)
     meta = {"codec": space.codec_name, "space": space.name, "layout": space.full_layout(),
             "targets": targets, **(meta or {})}

@@ -1,6 +1,7 @@
 """Stage 1: the whole codec trained at one layout (full width, or an exported architecture).
 
-Loss ``R_m + R_r + lambda * D`` (MSE), Eq. 1 of the cgSlimDecoder supplementary; Adam, gradients
+Loss ``R_m + R_r + lambda * D`` (MSE), Eq. 1 of the cgSlimDecoder supplementary, over the P-frames of
+GOPs; for an image codec ``R + lambda * D`` over single images (:func:`coding_losses`); Adam, gradients
 clipped at norm 1; CompressAI ``EntropyBottleneck`` quantiles (if a codec has them) by their own
 auxiliary loss. The run folder keeps atomic checkpoints and ``log.csv``; training again into the same
 folder resumes from the newest checkpoint.
@@ -50,9 +51,40 @@ def p_frame_losses(model: Codec, frames: torch.Tensor, lmbda: float, reference: 
     return totals
 
 
+def image_losses(model: Codec, frames: torch.Tensor, lmbda: float, reference: str = "gt",
+                 autocast: Callable[[], AbstractContextManager] = nullcontext
+                 ) -> dict[str, torch.Tensor]:
+    """RD figures of a batch of images ``[B, n, 3, h, w]`` (each of the ``n`` frames coded alone):
+    ``R + lambda * MSE`` with R the ``"image"`` likelihoods' bpp. ``reference`` is unused (no
+    reference frame), kept so that both kinds are called alike."""
+    x = frames.flatten(0, 1)
+    with autocast():
+        out = model(x)
+    return rd_loss(out, x, lmbda)
+
+
+def codes_images(codec: Codec) -> bool:
+    """Whether ``codec`` codes images (``CODES = "image"``) rather than P-frames."""
+    return getattr(codec, "CODES", "p-frame") == "image"
+
+
+def frames_per_sample(codec: Codec, gop: int) -> int:
+    """Frames of one training or validation sample: one image, or a GOP (a reference and P-frames)."""
+    return 1 if codes_images(codec) else gop
+
+
+def coding_losses(model: Codec, frames: torch.Tensor, lmbda: float, reference: str,
+                  autocast: Callable[[], AbstractContextManager] = nullcontext
+                  ) -> dict[str, torch.Tensor]:
+    """The RD loss terms of a batch of samples, as the codec codes them: P-frame GOPs
+    (:func:`p_frame_losses`) or single images (:func:`image_losses`)."""
+    losses = image_losses if codes_images(model) else p_frame_losses
+    return losses(model, frames, lmbda, reference, autocast)
+
+
 class GopLoss(torch.nn.Module):
-    """The RD loss of a batch of GOPs through ``codec``: the module a step calls, and the one
-    DistributedDataParallel and torch.compile wrap."""
+    """The RD loss of a batch of samples (GOPs, or images) through ``codec``: the module a step calls,
+    and the one DistributedDataParallel and torch.compile wrap."""
 
     def __init__(self, codec: Codec, lmbda: float, reference: str,
                  autocast: Callable[[], AbstractContextManager] = nullcontext):
@@ -60,7 +92,7 @@ class GopLoss(torch.nn.Module):
         self.codec, self.lmbda, self.reference, self.autocast = codec, lmbda, reference, autocast
 
     def forward(self, frames: torch.Tensor) -> dict[str, torch.Tensor]:
-        return p_frame_losses(self.codec, frames, self.lmbda, self.reference, self.autocast)
+        return coding_losses(self.codec, frames, self.lmbda, self.reference, self.autocast)
 
 
 def aux_parameters(model: torch.nn.Module) -> list[torch.nn.Parameter]:
@@ -115,8 +147,8 @@ def train_stage1(space: Space, layout: Mapping[str, int], clips: Clips | Any, tr
     model = codec_with_weights(space, layout, init) if model is None else model
     model = model.to(runtime.device)
     runtime.seed_process(seed)
-    samples = TrainPairs(clips, training.crop, training.gop, samples_per_epoch=budget.steps * training.batch,
-                         seed=seed)
+    samples = TrainPairs(clips, training.crop, frames_per_sample(model, training.gop),
+                         samples_per_epoch=budget.steps * training.batch, seed=seed)
     step = Stage1Step(model, samples, training, runtime)
     meta = {"codec": space.codec_name, "space": space.name, "layout": dict(layout), **(meta or {})}
     loop = TrainingLoop(LoopConfig(steps=budget.steps, out=out, checkpoint_every=training.checkpoint_every,

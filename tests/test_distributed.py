@@ -94,7 +94,7 @@ def test_stage1_two_processes_train_what_one_trains(stage1):
 
 def test_rank_zero_alone_writes(stage1):
     two = stage1["two"]
-    assert sorted(p.name for p in two.iterdir()) == ["checkpoints", "config.yaml", "log.csv"]
+    assert sorted(p.name for p in two.iterdir()) == ["checkpoints", "config.yaml", "log.csv", "stage.json"]
     assert sorted(p.name for p in (two / "checkpoints").iterdir()) == ["step_00000003.pt"]
     assert not [p for p in two.rglob(".*") if p.is_file()], "temporary files left behind"
     assert stage1["two_stdout"].count("step 3: loss") == 1  # the other process prints nothing

@@ -159,8 +159,9 @@ def test_cli_bad_input(command, args, words, tmp_path, capsys):
 
 
 def test_run_checkpoints_and_resumes(tmp_path, capsys):
-    """``python -m search.supernet space=dvc selector=mask_decay`` (a P-frame codec): a step, then the
-    same command with one more step resumes from the checkpoint and exports each level."""
+    """``python -m search.supernet space=dvc selector=mask_decay`` (a P-frame codec): a step; the same
+    command finds the stage finished and does not train it; ``extend=stage2`` with one more step
+    resumes from the checkpoint; each level is exported."""
     from search.commands.supernet import main
 
     space = load_space("dvc")
@@ -173,7 +174,10 @@ def test_run_checkpoints_and_resumes(tmp_path, capsys):
     assert main([*args, "steps=1"]) == 0
     assert (out / "checkpoints" / "step_00000001.pt").is_file()
     capsys.readouterr()
-    assert main([*args, "steps=2"]) == 0
+    assert main([*args, "steps=1"]) == 0
+    assert "finished" in capsys.readouterr().out
+    assert not (out / "checkpoints" / "step_00000002.pt").exists()
+    assert main([*args, "steps=2", "extend=stage2"]) == 0
     assert f"resuming {out} from step 1" in capsys.readouterr().out
     assert (out / "checkpoints" / "step_00000002.pt").is_file()
     for stem in ("level_1", "level_2"):

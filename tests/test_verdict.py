@@ -92,5 +92,10 @@ def test_uniform_at_equal_gmacs_is_the_largest_single_factor(setup):
         bigger = next(f for f in np.linspace(uniform.factor, 1.0, 4000)
                       if space.scaled_layout(f) != uniform.layout)
         assert complexity.gmacs(space.scaled_layout(bigger)) > target
+        # a gap over 1% says why, with the next wider layout's GMACs
+        gap = (target - uniform.gmacs) / target
+        assert (gap > 0.01) == bool(uniform.note)
+        if uniform.note:
+            assert f"{complexity.gmacs(space.scaled_layout(bigger)):.3f} GMACs" in uniform.note
         grid = grid_uniform_below(space, complexity, target)
         assert grid.gmacs <= uniform.gmacs <= target  # at least as close as the grid's uniform layouts

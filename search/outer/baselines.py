@@ -70,4 +70,16 @@ def uniform_at(space: Space, complexity: Complexity, target: float, steps: int =
         note = f"the codec does not run off its option grid ({broken}): uniform on the grid"
         return None if grid is None else UniformBaseline(grid.name, grid.factor, grid.layout, grid.gmacs,
                                                          True, note)
-    return UniformBaseline(f"uniform x{low:.3f}", low, layout, complexity.gmacs(layout), False)
+    gmacs = complexity.gmacs(layout)
+    return UniformBaseline(f"uniform x{low:.3f}", low, layout, gmacs, False,
+                           _gap_note(complexity, space.scaled_layout(high), gmacs, target) if low < 1.0 else "")
+
+
+def _gap_note(complexity: Complexity, wider: dict[str, int], gmacs: float, target: float,
+              tolerance: float = 0.01) -> str:
+    """Why one factor stops well below ``target``: every width moves in steps of its layer's divisor, so
+    the next wider uniform layout jumps over the target."""
+    if gmacs >= target * (1 - tolerance):
+        return ""
+    return (f"{(target - gmacs) / target:.1%} below the target: the next wider uniform layout counts "
+            f"{complexity.gmacs(wider):.3f} GMACs (widths move in steps of their layers' divisors)")

@@ -156,11 +156,13 @@ def write_report(job: Job, original: dict, rows: list[dict], verdicts: list[Verd
     table = structure_table(job.space, job.complexity, columns)
     table.notes.append(f"Chosen and Uniform columns: PSNR, MS-SSIM and bpp after {steps} fine-tuning "
                        f"steps from the shared weights, on the held-out test "
-                       f"{'images' if job.codes_images else 'sequences'} ({job.cfg.eval.data}); Uniform is one width factor for every searchable layer, "
-                       f"the largest that fits the target.")
+                       f"{'images' if job.codes_images else 'sequences'} ({job.cfg.eval.data}); Uniform is one "
+                       f"width factor for every searchable layer, the largest that fits the target.")
     for row in rows:
         if "chosen" in row:
             table.notes.append(f"@{row['target_gmacs']:g}: {row['chosen']['note']}.")
+        if row.get("uniform", {}).get("note"):
+            table.notes.append(f"@{row['target_gmacs']:g}, uniform: {row['uniform']['note']}.")
     for fmt, render in RENDERERS.items():
         atomic_write(job.out / f"report.{fmt}", render(table))
 

@@ -14,7 +14,7 @@ from ..codec import Codec
 from ..data import Clips, TrainPairs
 from ..errors import BadInput
 from ..evaluation import psnr
-from ..training import codes_images, rd_loss
+from ..training import codec_inputs, frames_per_sample, rd_loss
 
 
 def validation_pairs(data: str | Path = "default", count: int = 4, crop: int = 64, seed: int = 0,
@@ -76,7 +76,7 @@ class LayoutScorer:
     """
 
     def __init__(self, codec: Codec, lmbda: float, frames: torch.Tensor, batches: int = 1):
-        per_sample = 1 if codes_images(codec) else 2
+        per_sample = frames_per_sample(codec, 2)
         if not isinstance(frames, torch.Tensor) or frames.dim() != 5 or frames.shape[1:3] != (per_sample, 3):
             shape = list(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
             raise BadInput(f"validation frames: expected a tensor [n, {per_sample}, 3, h, w], got {shape}")
@@ -115,8 +115,8 @@ class LayoutScorer:
                      tuple(f["loss"] for f in figures))
 
     def _batch(self, model: Codec, frames: torch.Tensor) -> dict[str, float]:
-        x = frames[:, -1]
-        out = model(x) if codes_images(model) else model(frames[:, 0], x)
+        inputs, x = codec_inputs(model, frames)
+        out = model(*inputs)
         figures = rd_loss(out, x, self.lmbda)
         return {"loss": float(figures["loss"]), "bpp": float(figures["bpp"]),
                 "psnr": psnr(out["x_hat"], x), "mse": float(figures["mse"])}

@@ -48,10 +48,10 @@ from ..nn.layers import (SlimConv2d, SlimConvTranspose2d, SlimDeformConv2d, Slim
                          SlimMaskedConv2d, SubPixelConv2d, load_sliced, slim_modules)
 from ..nn.widths import segments
 from ..space import Space
-from ..training import (LOSS_TERMS, LoopConfig, Runtime, StepBatches, TrainingLoop, codec_with_weights,
-                        codes_images, figures_of, frames_per_sample, optimizer_step, rd_loss)
+from ..training import (LOSS_TERMS, Runtime, StepBatches, codec_with_weights,
+                        codec_inputs, figures_of, frames_per_sample, optimizer_step, rd_loss)
 from .landing import Landing, land
-from .stage2 import LevelResult, step_generator
+from .stage2 import LevelResult, run_stage2_loop, step_generator
 
 #: modules that hold a mask on their output channels (their weight's output dimension, then the bias)
 CONVS = (SlimConv2d, SlimMaskedConv2d, SlimConvTranspose2d, SubPixelConv2d, SlimDepthwiseConv2d,
@@ -322,14 +322,6 @@ class MaskDecay:
 # -- training --------------------------------------------------------------------------------------------
 
 
-def codec_inputs(codec: Codec, frames: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
-    """The codec's inputs from a batch of samples (frame pairs ``[B, 2, 3, h, w]``, or images
-    ``[B, 1, 3, h, w]``) and the frame it codes: an image codec codes the current frame alone, a
-    P-frame codec against the reference."""
-    x = frames[:, -1]
-    return ((x,) if codes_images(codec) else (frames[:, 0], x)), x
-
-
 class MaskDecayLoss(nn.Module):
     """A mask-decay forward pass: the student under ``level``'s masks, its RD loss plus the
     distillation term ``weight * lambda * MSE(x_hat, teacher_x_hat)``. The module DDP wraps (it holds
@@ -482,19 +474,11 @@ def train_mask_decay(space: Space, complexity: Complexity, stage1_weights: str, 
     step = MaskDecayStep(student, teacher, masks, samples, training, cfg, seed, runtime)
     meta = {"codec": space.codec_name, "space": space.name, "layout": space.full_layout(),
             "targets": targets, "selector": "mask_decay", **(meta or {})}
-    bar_keys = ("loss", "psnr") + tuple(f"L{i + 1}" for i in range(len(targets)))
-    loop = TrainingLoop(LoopConfig(steps=cfg.steps, out=out, time_limit=cfg.time_limit,
-                                   checkpoint_every=training.checkpoint_every,
-                                   desc=f"mask decay {space.codec_name}", bar_keys=bar_keys, meta=meta,
-                                   stage="stage2", extend=extend),
-                        {"model": student, "masks": masks}, step.optimizer, runtime=runtime,
-                        scaler=step.scaler)
-    if loop.resume() and runtime.is_main and loop.finished is None:
-        print(f"resuming {out} from step {loop.start_step}")
     try:
-        loop.run(step)
+        run_stage2_loop(step, {"model": student, "masks": masks}, training, cfg, out,
+                        desc=f"mask decay {space.codec_name}", levels=len(targets), meta=meta,
+                        runtime=runtime, extend=extend)
     finally:
-        step.batches.close()
         step.hooks.remove()
     if not bool(masks.pruned):  # the decay took every step (mask_decay_fraction=1) or time ran out
         step.decay.prune()

@@ -229,17 +229,26 @@ def train_supernet(space: Space, complexity: Complexity, stage1_weights: str, ta
     step = Stage2Step(net, samples, training, cfg, seed, runtime)
     meta = {"codec": space.codec_name, "space": space.name, "layout": space.full_layout(),
             "targets": targets, **(meta or {})}
-    bar_keys = ("loss", "psnr") + tuple(f"L{i + 1}" for i in range(len(targets)))
+    run_stage2_loop(step, {"model": codec, "selector": net.selector}, training, cfg, out,
+                    desc=f"stage 2 {space.codec_name}", levels=len(targets), meta=meta, runtime=runtime,
+                    extend=extend)
+    return net.to("cpu")
+
+
+def run_stage2_loop(step: Any, modules: Mapping[str, torch.nn.Module], training: TrainingConfig,
+                    cfg: SupernetConfig, out: Path, *, desc: str, levels: int, meta: Mapping[str, Any],
+                    runtime: Runtime, extend: bool) -> None:
+    """Train (or resume, or load once finished) a stage-2 ``step`` in ``out``: its checkpoints hold
+    ``modules``; its progress bar shows the loss, PSNR and each level's GMACs. The step's batches are
+    closed however it ends."""
+    bar_keys = ("loss", "psnr") + tuple(f"L{i + 1}" for i in range(levels))
     loop = TrainingLoop(LoopConfig(steps=cfg.steps, out=out, time_limit=cfg.time_limit,
-                                   checkpoint_every=training.checkpoint_every,
-                                   desc=f"stage 2 {space.codec_name}", bar_keys=bar_keys, meta=meta,
-                                   stage="stage2", extend=extend),
-                        {"model": codec, "selector": net.selector}, step.optimizer, runtime=runtime,
-                        scaler=step.scaler)
+                                   checkpoint_every=training.checkpoint_every, desc=desc,
+                                   bar_keys=bar_keys, meta=dict(meta), stage="stage2", extend=extend),
+                        dict(modules), step.optimizer, runtime=runtime, scaler=step.scaler)
     if loop.resume() and runtime.is_main and loop.finished is None:
         print(f"resuming {out} from step {loop.start_step}")
     try:
         loop.run(step)
     finally:
         step.batches.close()
-    return net.to("cpu")

@@ -73,6 +73,14 @@ def frames_per_sample(codec: Codec, gop: int) -> int:
     return 1 if codes_images(codec) else gop
 
 
+def codec_inputs(codec: Codec, frames: torch.Tensor) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+    """The codec's inputs from a batch of samples (frame pairs ``[B, 2, 3, h, w]``, or images
+    ``[B, 1, 3, h, w]``) and the frame it codes: an image codec codes the current frame alone, a
+    P-frame codec against the reference."""
+    x = frames[:, -1]
+    return ((x,) if codes_images(codec) else (frames[:, 0], x)), x
+
+
 def coding_losses(model: Codec, frames: torch.Tensor, lmbda: float, reference: str,
                   autocast: Callable[[], AbstractContextManager] = nullcontext
                   ) -> dict[str, torch.Tensor]:

@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from golden import (GOLDEN, SPACES, Mismatch, flatten, is_exact, main_job_figures, mismatches,
-                    read_tolerances, structure_report)
+from golden import (FLOOR_REL, GOLDEN, SAFETY, SPACES, Mismatch, flatten, is_exact, main_job_figures,
+                    mismatches, read_tolerances, structure_report, tolerances, variants)
 
 
 @pytest.mark.parametrize("space", SPACES)
@@ -50,3 +50,26 @@ def test_exact_figures_are_exact_and_measured_ones_have_their_tolerance():
     assert mismatches(expected, {**expected, "a.new": 1.0}, tolerances) == [
         Mismatch("a.new", "<absent>", 1.0)]
     assert [m.path for m in mismatches({"a.psnr": 1.0}, {"a.psnr": 1.0}, {})] == ["a.psnr"]  # unmeasured
+
+
+def test_tolerances_come_from_the_measured_spread():
+    fixture = {"m.trials[0].bpp": 1.0, "m.trials[1].bpp": 2.0, "m.gmacs": 400.0,
+               "m.stage1_log[0].loss": 100.0, "m.psnr": 30.0}
+    runs = {"a": {**fixture, "m.trials[0].bpp": 1.001},
+            "b": {**fixture, "m.trials[0].bpp": 0.9995, "m.psnr": 30.0000001}}
+    table = tolerances(fixture, runs)
+    assert set(table) == {"m.trials[0].bpp", "m.trials[1].bpp", "m.stage1_log[0].loss", "m.psnr"}
+    assert table["m.trials[0].bpp"]["spread"] == pytest.approx(0.001)
+    assert table["m.trials[0].bpp"]["tolerance"] == pytest.approx(SAFETY * 0.001)
+    assert table["m.trials[1].bpp"]["tolerance"] == pytest.approx(SAFETY * 0.002)  # its family's room
+    assert table["m.stage1_log[0].loss"]["tolerance"] == pytest.approx(1e-3)  # the last printed digit
+    assert table["m.psnr"]["tolerance"] == pytest.approx(FLOOR_REL * 30.0)  # the floor
+    with pytest.raises(SystemExit, match="under b exact figures differ"):
+        tolerances(fixture, {**runs, "b": {**fixture, "m.gmacs": 399.0}})
+
+
+def test_variants_lie_below_the_processor():
+    assert list(variants("AVX512")) == ["aten=avx2", "aten=default", "onednn=AVX2", "mkl=AVX2",
+                                        "all lowest"]
+    assert list(variants("AVX2")) == ["aten=default", "onednn=SSE41", "mkl=SSE4_2", "all lowest"]
+    assert list(variants("DEFAULT")) == ["all lowest"]

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPACE = load_space("elfvc")
 TINY = ["space=elfvc", "target_gmacs=[200,100]", "stage1_steps=2", "steps=3", "trials=4", "batch=1",
         "crop=64", "eval_gop_size=2", "val_count=3", "time_limit=0", "stage1_time_limit=0", "intra=pristine",
-        "threads=2", "seed=0"]
+        "threads=2", "seed=0", "finetune_steps=1"]
 
 
 def _command(*args: str) -> str:

@@ -19,16 +19,19 @@ where a figure's family is the same figure of every trial, log row or target.
 A change that alters behaviour on purpose re-records (about ten minutes on 2 cores)::
 
     python tests/golden.py            # rewrites tests/fixtures/golden/ (fixture, reports, tolerances)
+    python tests/golden.py --check    # one run: prints what moved beyond tolerance, writes nothing
 
 The rule: a re-recording states every figure that moved beyond its tolerance. The recorder prints them
 (against the previous fixture and its tolerances); the commit message lists them and says why.
 
-Everything goes through the command line (``python -m search.run``, ``python -m search.report``),
-whose keys are the stable interface.
+Everything goes through the commands' keys, the stable interface: ``python -m search.run`` as a
+subprocess, the structure reports through ``search.report``'s ``main``.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import math
 import os
@@ -87,9 +90,14 @@ def run_main_job(out: Path, env: dict[str, str] | None = None) -> None:
 
 
 def structure_report(space: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "search.report", f"space={space}", "format=md"],
-                          cwd=ROOT, check=True, capture_output=True, text=True)
-    return done.stdout
+    """``python -m search.report space=<space> format=md``, called in this process (its ``main``: the
+    same code and keys without another interpreter's seconds of imports)."""
+    from search.commands.report import main
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        main([f"space={space}", "format=md"])
+    return printed.getvalue()
 
 
 def _log(path: Path) -> list[dict]:
@@ -311,6 +319,18 @@ def record() -> None:
     print(f"wrote {GOLDEN}")
 
 
+def check() -> int:
+    """Run the main job once, natively, and print what moved beyond tolerance; write nothing."""
+    figures, seconds = measure()
+    print(f"the main job natively ({cpu_capability()}): {seconds:.0f} s")
+    return 1 if report_moved(GOLDEN / "main_job.json", flatten(figures), {}) else 0
+
+
 if __name__ == "__main__":
-    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true",
+                        help="run the main job once and print the figures that moved beyond their "
+                             "tolerance against the fixture; write nothing (about a minute)")
+    if parser.parse_args().check:
+        sys.exit(check())
     record()

@@ -16,7 +16,8 @@ their lowest together, in sequence) and sets each figure's tolerance from the me
 
 where a figure's family is the same figure of every trial, log row or target.
 
-A change that alters behaviour on purpose re-records (about ten minutes on 2 cores)::
+A change that alters behaviour on purpose re-records (six runs in sequence: about six minutes on 2 idle
+cores, 45 s natively and up to 1.5 times that at the lowest kernels)::
 
     python tests/golden.py            # rewrites tests/fixtures/golden/ (fixture, reports, tolerances)
     python tests/golden.py --check    # one run: prints what moved beyond tolerance, writes nothing

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from golden import structure_report
 from search.space import load_space
 
 ROOT = Path(__file__).resolve().parent.parent
 SPACE = load_space("elfvc")
-TINY = ["space=elfvc", "target_gmacs=[200,100]", "stage1_steps=2", "steps=3", "trials=4", "batch=1",
+TINY = ["space=elfvc", "target_gmacs=[200,100]", "stage1_steps=1", "steps=2", "trials=4", "batch=1",
         "crop=64", "eval_gop_size=2", "val_count=3", "time_limit=0", "stage1_time_limit=0", "intra=pristine",
-        "threads=2", "seed=0"]
+        "threads=2", "seed=0", "finetune_steps=1"]
 
 
 def _command(*args: str) -> str:
@@ -27,7 +28,7 @@ def _command(*args: str) -> str:
 
 
 def test_structure_report_lists_every_decoder_layer():
-    report = _command("search.report", "space=elfvc", "format=md")
+    report = structure_report("elfvc")  # search.report's main in this process
     rows = [line for line in report.splitlines() if line.startswith("| `")]
     assert [row.split("`")[1] for row in rows] == list(SPACE.layers)
     cells = {row.split("`")[1]: row.split("|")[2].strip() for row in rows}

@@ -90,7 +90,7 @@ import torch.nn.functional as F
 
 from compressai.entropy_models import GaussianConditional
 
-from search.codec import Codec
+from search.codec import Codec, Provenance
 from search.entropy import BitEstimator, quantize, update_all
 from search.nn.blocks import GDNAnalysis, GDNSynthesis
 from search.nn.layers import (Slim, SwitchableGDN, conv, deconv, nonpersistent_buffers,
@@ -288,6 +288,9 @@ class SlimVC(Codec):
          "latent and the decoder switch width factor together (SlimVC's switchable decoder)"),
     )
     MULTIPLE = 48
+    PROVENANCE = Provenance(
+        paper='Liu et al., "SlimVC: slimmable video codec"',
+    )
     FACTORS = FACTORS
     # Training presets for the trainer. QUICK: a smoke-test scale (96 = 2 x MULTIPLE: y at 8x8, z at
     # 2x2). PAPER: the SlimVC paper's training settings are not in the project's sources (no public
@@ -397,17 +400,11 @@ class SlimVC(Codec):
         return {"x_hat": self.SlimFD(y_hat),
                 "likelihoods": {"motion": {}, "residual": {"y": y_likelihoods, "z": z_likelihoods}}}
 
-    def _check_unmasked(self) -> None:
-        if self.widths.mix.choices is not None:
-            raise RuntimeError("compress/decompress code the model as built: build (slice) the codec "
-                               "at the layout instead of masking the full-width one")
-
     @torch.no_grad()
     def compress(self, ref: torch.Tensor, x: torch.Tensor) -> dict:
         """Real bitstreams (CompressAI's rANS). Builds the coder tables if they are missing
         (``update_all``); after changing the weights, call ``search.entropy.update_all(model,
         force=True)`` before compressing again."""
-        self._check_unmasked()
         update_all(self)
         y_prev = self.reference_latent(ref)
         coded = self.encode(x, y_prev)
@@ -422,7 +419,6 @@ class SlimVC(Codec):
 
     @torch.no_grad()
     def decompress(self, ref: torch.Tensor, compressed: dict) -> dict:
-        self._check_unmasked()
         update_all(self)
         strings = compressed["strings"]["residual"]
         y_prev = self.reference_latent(ref)

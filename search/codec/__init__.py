@@ -2,7 +2,7 @@
 files by name."""
 from .base import Codec, DecoderView
 from .contract import Preset, Provenance
-from .registry import available_codecs, codec_file, file_hash, load_codec
+from .registry import available_codecs, codec_file, codec_list, file_hash, load_codec, provenance_line
 
-__all__ = ["Codec", "DecoderView", "Preset", "Provenance", "available_codecs", "codec_file", "file_hash",
-           "load_codec"]
+__all__ = ["Codec", "DecoderView", "Preset", "Provenance", "available_codecs", "codec_file", "codec_list",
+           "file_hash", "load_codec", "provenance_line"]

@@ -48,9 +48,9 @@ def check_search(cfg) -> None:
     """The outer search's settings, and (``backend=ray``) the Ray cluster, before any training."""
     check_outer(cfg.outer)
     if not selector_named(cfg.supernet.selector).shares_weights:
-        raise BadInput(f"selector={cfg.supernet.selector}: the main job's outer search samples layouts "
-                       f"from the Gumbel mode selection; mask decay runs in stage 2 alone (python -m "
-                       f"search.supernet ... selector={cfg.supernet.selector})")
+        raise BadInput(f"selector={cfg.supernet.selector}: the main job's outer search scores any layout "
+                       f"with shared weights, which this selector does not leave; it runs in stage 2 "
+                       f"alone (python -m search.supernet ... selector={cfg.supernet.selector})")
     if cfg.outer.backend == "ray":
         from ..outer.ray_backend import check_ray
 

@@ -12,13 +12,12 @@ from .gumbel import (ComplexityEmbedding, ModeSelection, SampledComplexity, Stag
 from .landing import Landing, land
 from .levels import LevelResult, check_targets
 from .loop import run_stage2_loop, step_generator
-from .mask_decay import MaskDecayNet, train_mask_decay
 from .protocol import Selector, Stage2Net
 from .registry import SELECTORS, check_stage2, register_selector, selector_named, train_stage2
 
 __all__ = ["ComplexityEmbedding", "ModeSelection", "SampledComplexity", "Stage2Step", "Supernet",
            "SupernetLoss", "TauSchedule", "choices_for_codec", "complexity_vector", "gumbel_softmax_st",
            "sample", "tau_schedule", "train_gumbel", "Landing", "land", "LevelResult", "check_targets",
-           "run_stage2_loop", "step_generator", "MaskDecayNet", "train_mask_decay", "Selector",
+           "run_stage2_loop", "step_generator", "Selector",
            "Stage2Net", "SELECTORS", "check_stage2", "register_selector", "selector_named",
            "train_stage2"]

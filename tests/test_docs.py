@@ -1,0 +1,61 @@
+"""Docs that cannot drift: the codec lists and the command table are checked against the registries
+(the codec files, the command modules, the import contracts)."""
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import Path
+
+from search.codec import available_codecs, load_codec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _words(text: str) -> set[str]:
+    """Case-folded words of ``text`` with hyphens dropped (ELF-VC and ELFVC are one name)."""
+    return set(re.findall(r"[a-z0-9]+", text.replace("-", "").lower()))
+
+
+def _codec_names() -> dict[str, str]:
+    """Codec file name -> its class's name, for every registered codec."""
+    return {name: load_codec(name).__name__ for name in available_codecs()}
+
+
+def _first_paragraph(path: Path) -> str:
+    text = path.read_text()
+    return text.split("\n\n")[1] if path.suffix == ".md" else text.split('"""')[1]
+
+
+def test_every_codec_is_named_where_the_codecs_are_listed():
+    """The README's first paragraph, the design page's job and the package docstring name every
+    codec; the README's codecs/ row names every codec file."""
+    places = {"README.md": _first_paragraph(ROOT / "README.md"),
+              "docs/design.md": (ROOT / "docs" / "design.md").read_text().split("## The job")[1][:600],
+              "search/__init__.py": _first_paragraph(ROOT / "search" / "__init__.py")}
+    for place, text in places.items():
+        missing = [cls for cls in _codec_names().values() if cls.lower() not in _words(text)]
+        assert not missing, f"{place} does not name {missing}"
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines()
+               if line.startswith("| `codecs/`"))
+    missing = [f"{name}.py" for name in _codec_names() if f"`{name}.py`" not in row]
+    assert not missing, f"README's codecs/ row does not list {missing}"
+
+
+def _command_modules() -> set[str]:
+    """``search.<name>`` modules that run a command of ``search.commands``."""
+    return {p.stem for p in (ROOT / "search").glob("*.py")
+            if re.search(rf"^from search\.commands\.{p.stem} import main$", p.read_text(), re.M)}
+
+
+def test_the_command_table_and_the_contracts_list_every_command():
+    commands = _command_modules()
+    assert {"run", "train", "eval", "profile", "report", "compare", "supernet"} <= commands
+    readme = set(re.findall(r"^\| `python -m search\.(\w+)", (ROOT / "README.md").read_text(), re.M))
+    assert readme == commands, f"README's command table: {sorted(readme)}; commands: {sorted(commands)}"
+    contracts = configparser.ConfigParser()
+    contracts.read(ROOT / "setup.cfg")
+    top = contracts["importlinter:contract:layers"]["layers"].strip().splitlines()[0]
+    assert {m.strip().removeprefix("search.") for m in top.split("|")} == commands
+    independent = contracts["importlinter:contract:commands"]["modules"].split()
+    assert {m.removeprefix("search.commands.") for m in independent} == commands
+    assert "ignore_imports" not in contracts["importlinter:contract:layers"]

@@ -294,11 +294,12 @@ class SlimVC(Codec):
     FACTORS = FACTORS
     # Training presets for the trainer. QUICK: a smoke-test scale (96 = 2 x MULTIPLE: y at 8x8, z at
     # 2x2). PAPER: the SlimVC paper's training settings are not in the project's sources (no public
-    # code; the seeds hold only its Table 1), so these are ASSUMED, not cited: 256x256 crops as every
-    # codec here, and the common CompressAI/STEM-style Adam settings (batch 8, lr 1e-4), 1M steps and
-    # lambda 1024 (MSE on [0,1] frames, DVC's scale 256..2048). Replace them if the paper is found.
+    # code; the seeds hold only its Table 1), so these are ASSUMED, not cited: 240x240 crops (the
+    # multiple of 48 nearest the 256x256 of every other codec here; 256 is not one), and the common
+    # CompressAI/STEM-style Adam settings (batch 8, lr 1e-4), 1M steps and lambda 1024 (MSE on [0,1]
+    # frames, DVC's scale 256..2048). Replace them if the paper is found.
     QUICK = {"crop": 96, "batch": 4, "lr": 2e-4, "steps": 1000, "time_limit": 270.0}
-    PAPER = {"crop": 256, "batch": 8, "lr": 1e-4, "steps": 1_000_000, "lambda": 1024}
+    PAPER = {"crop": 240, "batch": 8, "lr": 1e-4, "steps": 1_000_000, "lambda": 1024}
 
     def __init__(self, layout: Mapping[str, int] | None = None):
         super().__init__(layout)

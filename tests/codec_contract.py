@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from search.codec import Codec, Preset, Provenance, available_codecs, load_codec
 from search.complexity import Complexity, fvcore_macs, measure_profile
-from search.nn.layers import load_sliced
+from search.nn.layers import load_sliced, slim_modules
 from search.paths import CODEC_DIR, SPACE_DIR
 from search.space import Space, load_space
 
@@ -212,6 +212,28 @@ def check_state_dict_round_trip(subject: Subject) -> None:
         fresh.load_state_dict(codec.state_dict(), strict=True)
         with torch.no_grad():
             torch.testing.assert_close(fresh(*inputs)["x_hat"], codec(*inputs)["x_hat"])
+
+
+def check_training_forward(subject: Subject) -> None:
+    """In training mode, at full width and at the smallest layout: a reconstruction of the frame's
+    shape, likelihoods in (0, 1], and a finite gradient of the RD loss on the decoder side."""
+    space = subject.space()
+    full = model(subject)
+    inputs = frames(type(full), seed=4)
+    for codec in (full, load_sliced(model(subject, layouts(space)[-1]), full)):
+        codec.train()
+        out = codec(*inputs)
+        assert out["x_hat"].shape == inputs[-1].shape
+        rate = 0
+        for part, named in out["likelihoods"].items():
+            for name, p in named.items():
+                assert torch.isfinite(p).all() and (p > 0).all() and (p <= 1).all(), (part, name)
+                rate = rate - torch.log2(p).sum()
+        loss = rate / inputs[-1][:, 0].numel() + 256 * F.mse_loss(out["x_hat"], inputs[-1])
+        loss.backward()
+        grads = [p.grad for _, m in slim_modules(codec) for p in m.parameters() if p.grad is not None]
+        assert grads and all(torch.isfinite(g).all() for g in grads)
+        assert any(g.abs().sum() > 0 for g in grads)
 
 
 def check_closed_form_equals_fvcore(subject: Subject) -> None:

@@ -139,8 +139,9 @@ def check_one_line_errors(subject: Subject) -> None:
         for method in (codec.forward, codec.compress):
             with pytest.raises(ValueError) as err:
                 method(*bad)
-            assert "\n" not in str(err.value) and "[B,3,H,W]" in str(err.value) or \
-                f"multiple of {codec.MULTIPLE}" in str(err.value), str(err.value)
+            message = str(err.value)
+            assert "\n" not in message, message
+            assert "[B,3,H,W]" in message or f"multiple of {codec.MULTIPLE}" in message, message
     with codec.at_layout(codec.full_layout()), pytest.raises(RuntimeError) as err:
         codec.compress(*good)
     assert "\n" not in str(err.value)

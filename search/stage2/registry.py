@@ -3,9 +3,12 @@
 and, if it has keys of its own, its section in the configuration tree and its flat keys."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
+from ..complexity import Complexity
 from ..config import Config
+from ..data import Clips
 from ..errors import BadInput
 from ..space import Space
 from .gumbel import SELECTOR as GUMBEL
@@ -40,8 +43,8 @@ def check_stage2(cfg: Config, space: Space, interpolate: Sequence[float] = ()) -
     return chosen
 
 
-def train_stage2(space: Space, complexity: Any, stage1_weights: str, targets: list[float], clips: Any,
-                 cfg: Config, out: Any, **kwargs: Any) -> Stage2Net:
+def train_stage2(space: Space, complexity: Complexity, stage1_weights: str, targets: list[float],
+                 clips: Clips | Any, cfg: Config, out: Path, **kwargs: Any) -> Stage2Net:
     """Stage 2 by the configured selector (see :data:`search.stage2.protocol.Train`)."""
     return selector_named(cfg.supernet.selector).train(space, complexity, stage1_weights, targets, clips,
                                                        cfg, out, **kwargs)

@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search.complexity import Complexity, load_or_measure  # noqa: E402
-from search.config import Config, GumbelConfig, SupernetConfig, TrainingConfig, resolve  # noqa: E402
+from search.config import Config, SupernetConfig, TrainingConfig, resolve  # noqa: E402
+from search.config.schema import GumbelConfig  # noqa: E402
 from search.data import Clips, TrainPairs  # noqa: E402
 from search.space import load_space  # noqa: E402
 from search.stage2 import Stage2Step, Supernet  # noqa: E402

@@ -81,9 +81,9 @@ def model(subject: Subject, layout=None) -> Codec:
 
 
 def layouts(space: Space, seed: int = 3) -> list[dict[str, int]]:
-    """Two random layouts of the space and its smallest."""
+    """A random layout of the space and its smallest."""
     smallest = space.layout_of([n - 1 for n in space.group_sizes])
-    return random_layouts(space, 3, seed=seed)[1:] + [smallest]
+    return random_layouts(space, 2, seed=seed)[1:] + [smallest]
 
 
 def decompressed(codec: Codec, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -242,7 +242,7 @@ def check_closed_form_equals_fvcore(subject: Subject) -> None:
     space = subject.space()
     size = (frame_size(space.codec), frame_size(space.codec))
     complexity = Complexity(measure_profile(space, size), space)
-    for layout in layouts(space, seed=7):
+    for layout in random_layouts(space, 4, seed=7)[1:] + layouts(space)[-1:]:
         measured = fvcore_macs(space, layout, size)
         assert complexity.module_macs(layout) == measured
         assert complexity.macs(layout) == sum(measured[m.name] for m in space.decoder_modules)

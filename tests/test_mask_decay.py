@@ -9,7 +9,8 @@ import torch
 
 from conftest import shifted_frames, smooth_images
 from search.complexity import Complexity, count_decoder, measure_profile
-from search.config import Config, MaskDecayConfig, SupernetConfig, TrainingConfig
+from search.config import Config, SupernetConfig, TrainingConfig
+from search.config.schema import MaskDecayConfig
 from search.data import training_frames
 from search.outer import export_architecture, load_architecture
 from search.space import load_space

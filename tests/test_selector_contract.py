@@ -39,7 +39,7 @@ def test_a_registered_selector_runs_the_supernet_job(registered, tmp_path, capsy
     assert (out / "checkpoints" / "step_00000001.pt").is_file()
     levels = json.loads((out / "summary.json").read_text())["levels"]
     assert [lvl["target_gmacs"] for lvl in levels] == [300, 150]
-    assert all(0 <= lvl["landed_distance"] <= 0.005 for lvl in levels)
+    assert all(-0.005 <= lvl["landed_distance"] <= 0 for lvl in levels)  # within 0.5% below
     assert (out / "layouts" / "level_2.yaml").is_file()
 
 

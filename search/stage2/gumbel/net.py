@@ -13,7 +13,7 @@ import torch
 
 from ...codec import Codec
 from ...complexity import Complexity
-from ...config import GumbelConfig
+from ...config.schema import GumbelConfig
 from ...nn.layers import load_sliced
 from ...space import Space
 from ..landing import land

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import torch
 
-from ...config import GumbelConfig, SupernetConfig, TrainingConfig
+from ...config import SupernetConfig, TrainingConfig
+from ...config.schema import GumbelConfig
 from ...data import TrainPairs
 from ...training import LOSS_TERMS, Runtime, StepBatches, coding_losses, figures_of, optimizer_step
 from ..loop import step_generator

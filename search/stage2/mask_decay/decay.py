@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ...config import MaskDecayConfig
+from ...config.schema import MaskDecayConfig
 from .masks import ChannelMasks
 
 

@@ -7,7 +7,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...codec import Codec
-from ...config import MaskDecayConfig, TrainingConfig
+from ...config import TrainingConfig
+from ...config.schema import MaskDecayConfig
 from ...data import TrainPairs
 from ...training import (LOSS_TERMS, Runtime, StepBatches, codec_inputs, figures_of, optimizer_step,
                          rd_loss)

@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from ..codec import Codec, provenance_line
+from ..codec import Codec
 from ..complexity import Complexity
 from ..config.values import format_resolution
 from ..nn.widths import Row
@@ -88,7 +88,6 @@ def structure_table(space: Space, complexity: Complexity, columns: Sequence[Colu
         table.append(TableRow("metric", label, "", [c.metrics.get(label, "") for c in columns]))
     profile = complexity.profile
     notes = [
-        f"Codec {space.codec_name}: {provenance_line(space.codec)}.",
         "C(in,out) convolution; D(in,out) transposed convolution; S(in,out) sub-pixel convolution "
         "(3x3 conv to 4*out channels, PixelShuffle x2); DC(in,out) deformable convolution; "
         + space.codec.residual_legend()

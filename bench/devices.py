@@ -11,7 +11,7 @@ For each device present (the CPU, and the GPU when torch sees one), each codec a
   (autocast forward, RD loss, backward, Adam step): what our step costs over it is the framework's
   overhead, reported as the ratio ours / bare, the two alternating in one run so that both see the
   same machine load;
-* **stage 2**: our :class:`~search.supernet.Stage2Step` (level, Gumbel-softmax, channel masks, the
+* **stage 2**: our :class:`~search.stage2.Stage2Step` (level, Gumbel-softmax, channel masks, the
   complexity penalty).
 
 Frames per second are P-frames trained per second (batch x (GOP - 1) per step). The frames are smooth
@@ -33,9 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 from search.complexity import Complexity, load_or_measure  # noqa: E402
 from search.config import Config, SupernetConfig, TrainingConfig, resolve  # noqa: E402
+from search.config.schema import GumbelConfig  # noqa: E402
 from search.data import Clips, TrainPairs  # noqa: E402
 from search.space import load_space  # noqa: E402
-from search.supernet import Stage2Step, Supernet  # noqa: E402
+from search.stage2 import Stage2Step, Supernet  # noqa: E402
 from search.training import Runtime, Stage1Step, p_frame_losses  # noqa: E402
 
 
@@ -101,7 +102,7 @@ def stage2(codec: str, runtime: Runtime, training: TrainingConfig, steps: int, w
     cfg = SupernetConfig(target_gmacs=targets, steps=steps + warmup)
     samples = TrainPairs(synthetic_clips(training.crop), training.crop, 2, samples_per_epoch=(steps + warmup)
                          * training.batch, seed=1)
-    step = Stage2Step(net, samples, training, cfg, seed=0, runtime=runtime)
+    step = Stage2Step(net, samples, training, cfg, GumbelConfig(), seed=0, runtime=runtime)
     for i in range(warmup):
         step(i)
     seconds = sum(timed(step, warmup + i) for i in range(steps)) / steps

@@ -28,10 +28,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from search.complexity import Complexity, load_or_measure  # noqa: E402
-from search.config import Config, Stage1Config, SupernetConfig, TrainingConfig, resolve  # noqa: E402
+from search.config import Config, resolve  # noqa: E402
 from search.data import Clips  # noqa: E402
 from search.space import load_space  # noqa: E402
-from search.supernet import Supernet, train_supernet  # noqa: E402
+from search.stage2 import Supernet, train_gumbel  # noqa: E402
 from search.training import stage1_checkpoint  # noqa: E402
 
 DEFAULTS = {"space": "dvc", "levels": "8", "dims": "3", "stage1_steps": "40", "steps": "300",
@@ -55,24 +55,24 @@ def targets_of(complexity: Complexity, levels: int) -> tuple[list[float], list[f
     return targets, [round((a + b) / 2, 3) for a, b in zip(targets, targets[1:])]
 
 
-def configs(args: dict[str, str], space) -> tuple[TrainingConfig, Stage1Config, SupernetConfig]:
+def configs(args: dict[str, str], space) -> Config:
     cfg = Config(space=space.name, preset="quick", seed=int(args["seed"]))
     cfg.training.crop, cfg.training.batch = int(args["crop"]), int(args["batch"])
     cfg.stage1.steps, cfg.stage1.time_limit = int(args["stage1_steps"]), 0
     cfg.supernet.steps, cfg.supernet.time_limit = int(args["steps"]), 0
-    cfg = resolve(cfg, space.codec, space.codec_name)
-    return cfg.training, cfg.stage1, cfg.supernet
+    return resolve(cfg, space.codec, space.codec_name)
 
 
 def argmax_gmacs(net: Supernet, vector: torch.Tensor) -> float:
-    choice = net.selector.argmax(vector)
+    choice = net.mode_selection.argmax(vector)
     return float(net.complexity.gmacs_of_choices(np.array([choice]))[0])
 
 
-def train(space, complexity, weights, targets, clips, training, supernet, folder, seed, kind, dims):
-    cfg = dataclasses.replace(supernet, embedding=kind, embedding_dims=dims, target_gmacs=targets)
+def train(space, complexity, weights, targets, clips, cfg, folder, seed, kind, dims):
+    gumbel = dataclasses.replace(cfg.gumbel, embedding=kind, embedding_dims=dims)
+    cfg = dataclasses.replace(cfg, gumbel=gumbel, supernet=dataclasses.replace(cfg.supernet, target_gmacs=targets))
     start = time.perf_counter()
-    net = train_supernet(space, complexity, weights, targets, clips, training, cfg, folder, seed=seed)
+    net = train_gumbel(space, complexity, weights, targets, clips, cfg, folder, seed=seed)
     return net, time.perf_counter() - start
 
 
@@ -104,15 +104,16 @@ def main(argv: list[str]) -> None:
     space = load_space(args["space"])
     complexity = Complexity(load_or_measure(space, (1920, 1080)), space)
     targets, held_out = targets_of(complexity, levels)
-    training, stage1, supernet = configs(args, space)
+    cfg = configs(args, space)
+    training, stage1, supernet = cfg.training, cfg.stage1, cfg.supernet
     clips = Clips("default")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args["out"] or tmp)
         weights = stage1_checkpoint(space, clips, training, stage1, root / "stage1", seed=seed)
         nets, seconds = {}, {}
         for name, kind, d in ((f"onehot({levels})", "onehot", 0), (f"elfvc({dims})", "elfvc", dims)):
-            nets[name], seconds[name] = train(space, complexity, weights, targets, clips, training,
-                                              supernet, root / kind, seed, kind, d)
+            nets[name], seconds[name] = train(space, complexity, weights, targets, clips, cfg,
+                                              root / kind, seed, kind, d)
     print(f"\nspace={space.name} levels={levels} stage1_steps={stage1.steps} stage-2 steps="
           f"{supernet.steps} crop={training.crop} batch={training.batch} seed={seed} "
           f"threads={torch.get_num_threads()}; stage 2 took "

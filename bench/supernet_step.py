@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from search.complexity import Complexity, load_or_measure  # noqa: E402
 from search.data import Clips, TrainPairs  # noqa: E402
 from search.space import load_space  # noqa: E402
-from search.supernet import Supernet, TauSchedule, step_generator  # noqa: E402
+from search.stage2 import Supernet, TauSchedule, step_generator  # noqa: E402
 from search.training import p_frame_losses  # noqa: E402
 
 
@@ -35,7 +35,7 @@ def main(argv: list[str]) -> None:
     net = Supernet(space, complexity, codec, targets)
     frames = torch.stack([TrainPairs(Clips("default"), crop, 2, seed=0)[i] for i in range(batch)])
     opt1 = torch.optim.Adam(codec.parameters(), lr=1e-4)
-    opt2 = torch.optim.Adam(list(codec.parameters()) + list(net.selector.parameters()), lr=1e-4)
+    opt2 = torch.optim.Adam(list(codec.parameters()) + list(net.mode_selection.parameters()), lr=1e-4)
     schedule = TauSchedule(steps=steps)
 
     def stage1() -> None:

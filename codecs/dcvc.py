@@ -69,7 +69,7 @@ import torch.nn.functional as F
 from compressai.ans import BufferedRansEncoder, RansDecoder
 from compressai.layers import GDN
 
-from search.codec import Codec
+from search.codec import Codec, Provenance
 from search.entropy import BitEstimator, LaplaceConditional, quantize, update_all
 from search.nn.blocks import ResBlock, ResBlockLReLU
 from search.nn.layers import SlimGDN, conv, deconv, masked_conv, nonpersistent_buffers, subpel
@@ -379,6 +379,10 @@ class DCVC(Codec):
               + _CONTEXT_ENCODER + _CONTEXTUAL_DECODER + _ENTROPY_DECODERS)
     TIES = ()
     MULTIPLE = 64
+    PROVENANCE = Provenance(
+        paper='Li, Li and Lu, "Deep Contextual Video Compression", NeurIPS 2021',
+        code="https://github.com/microsoft/DCVC (DCVC-family/DCVC)",
+    )
     RESIDUAL_NOTATION = ("trunk", "hidden")
 
     #: Training presets (search.train). QUICK: minutes on 2 CPU cores.

@@ -47,7 +47,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from compressai.layers import GDN
 
-from search.codec import Codec
+from search.codec import Codec, Provenance
 from search.entropy import BitEstimator, LaplaceConditional, quantize, update_all
 from search.nn.blocks import ResBlock
 from search.nn.layers import SlimGDN, conv, deconv, nonpersistent_buffers
@@ -302,14 +302,17 @@ class DVC(Codec):
     LAYERS = _MV_LAYERS + _MC_LAYERS + _RES_LAYERS + _PRIOR_LAYERS
     TIES = ()
     MULTIPLE = 64
+    PROVENANCE = Provenance(
+        paper='Lu et al., "DVC: An End-to-end Deep Video Compression Framework", CVPR 2019',
+        code="https://github.com/ZhihaoHu/PyTorchVideoCompression (DVC/)",
+    )
     #: quick CPU preset of the trainer (2 cores, minutes).
     QUICK = {"crop": 64, "batch": 4, "lr": 3e-4, "steps": 1000, "time_limit": 270.0}
     #: the paper's training (Lu et al. 2019, sec. 4.1: Vimeo-90k 256x256 crops, batch 4, Adam at 1e-4,
     #: lambda in {256, 512, 1024, 2048}); the paper gives no iteration count: steps and lambda are the
     #: public PyTorch code's defaults (DVC/main.py: tot_step = 2,000,000 with lr / 10 after 1.8M,
     #: train_lambda = 2048).
-    PAPER = {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 2048.0,
-             "lambdas": [256, 512, 1024, 2048]}
+    PAPER = {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 2048.0}
 
     def __init__(self, layout=None):
         super().__init__(layout)

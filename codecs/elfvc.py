@@ -91,7 +91,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from search.codec import Codec
+from search.codec import Codec, Provenance
 from search.entropy import MeanGaussianConditional, quantize, update_all
 from search.nn.blocks import DelayedMerge
 from search.nn.layers import conv, deconv, subpel
@@ -326,6 +326,9 @@ class ELFVC(Codec):
           "scales")]
         + _decoder_ties("flow_decoder") + _decoder_ties("residue_decoder"))
     MULTIPLE = 64
+    PROVENANCE = Provenance(
+        paper='Rippel et al., "ELF-VC: Efficient Learned Flexible-Rate Video Coding", ICCV 2021',
+    )
     LEVELS = LEVELS
     DEFAULT_LEVEL = DEFAULT_LEVEL
     # Training presets. QUICK: 2 CPU cores (crop 64 = one multiple: latents 4x4, hyper latents 1x1).
@@ -432,14 +435,6 @@ class ELFVC(Codec):
 
     # -- the whole codec ---------------------------------------------------------------------------
 
-    def _check(self, ref, x):
-        if ref.shape != x.shape or ref.dim() != 4 or ref.shape[1] != 3:
-            raise ValueError(f"ref and x must both be [B,3,H,W]; got {tuple(ref.shape)}, "
-                             f"{tuple(x.shape)}")
-        if ref.shape[2] % self.MULTIPLE or ref.shape[3] % self.MULTIPLE:
-            raise ValueError(f"frame size {tuple(ref.shape[2:])} is not a multiple of "
-                             f"{self.MULTIPLE}: pad it first (padded_size)")
-
     def _latents(self, y, hyper_encoder, hyper_prior, hyper_decoder, latent, level, training):
         """Quantise a block's latent and its hyper latent (q1 = Q(E1(q0)), Appendix A): (q0, q1,
         (sigma0, mu0), likelihoods of q0 and q1)."""
@@ -450,7 +445,6 @@ class ELFVC(Codec):
 
     def _code(self, ref, x, level, context, training):
         """Encoder and decoder in one pass: latents, their Gaussian parameters, likelihoods, outputs."""
-        self._check(ref, x)
         level, context = self._setup(ref, level, context)
         predicted = self.predictor(ref, context["previous"], context["flow"], level)
         motion_in = torch.cat([unshuffle(x, ref, flow_warp(ref, predicted)),

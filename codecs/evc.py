@@ -71,7 +71,7 @@ import torch.nn as nn
 from compressai.entropy_models import GaussianConditional
 from compressai.ops.bound_ops import LowerBoundFunction
 
-from search.codec import Codec
+from search.codec import Codec, Provenance
 from search.entropy import BitEstimator, quantize, update_all
 from search.nn.layers import (SlimConv2d, SlimDepthwiseConv2d, SubPixelConv2d, nonpersistent_buffers)
 from search.nn.widths import Layer, Width, WidthLike, Widths, total_now
@@ -316,6 +316,10 @@ class EVC(Codec):
               + _entropy_layers(_SPATIAL))
     TIES = ()  # the residual additions join outputs of one Width (a level's trunk): nothing to tie
     MULTIPLE = 64  # the public get_padding_size(p=64); z is at H/64
+    PROVENANCE = Provenance(
+        paper='Wang et al., "EVC: Towards Real-Time Neural Image Compression with Mask Decay", ICLR 2023',
+        code="https://github.com/microsoft/DCVC (DCVC-family/EVC)",
+    )
     RESIDUAL_NOTATION = ("trunk", "hidden")
     ANCHORS = ANCHORS
     # The public scalable-encoder code's lambdas (ScalableEnc.lmbdas, for lambda * 255^2 * MSE + bpp)
@@ -406,16 +410,8 @@ class EVC(Codec):
 
     # -- the whole codec -----------------------------------------------------------------------------
 
-    def _check(self, x: torch.Tensor) -> None:
-        if x.dim() != 4 or x.shape[1] != IMAGE:
-            raise ValueError(f"x must be [B,3,H,W]; got {tuple(x.shape)}")
-        if x.shape[2] % self.MULTIPLE or x.shape[3] % self.MULTIPLE:
-            raise ValueError(f"image size {tuple(x.shape[2:])} is not a multiple of {self.MULTIPLE}: "
-                             f"pad it first (padded_size)")
-
     def _encode(self, x: torch.Tensor, curr_q: torch.Tensor, training: bool):
         """y (divided by the global step) and its quantised hyper latent z_hat."""
-        self._check(x)
         y = self.enc(x) / curr_q
         return y, quantize(self.hyper_enc(y), training)
 

@@ -55,7 +55,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from search.codec import Codec
+from search.codec import Codec, Provenance
 from search.entropy import BitEstimator, MeanGaussianConditional, update_all
 from search.nn.blocks import Resblocks
 from search.nn.layers import SlimDeformConv2d, conv, deconv
@@ -322,6 +322,11 @@ class FVC(Codec):
          "(both additions, and the sum feeds Decoder.recon_trunk)"),
     )
     MULTIPLE = 64
+    PROVENANCE = Provenance(
+        paper='Hu et al., "FVC: A New Framework towards Deep Video Compression in Feature Space", CVPR 2021',
+        code="https://github.com/ZhihaoHu/PyTorchVideoCompression (FVC/)",
+        commit="d732ce5",
+    )
     # Training presets. PAPER: the public FVC/main.py and dataset.py (ZhihaoHu/PyTorchVideoCompression
     # @ d732ce5): Adam lr 1e-4, gpu_per_batch 4, 256x256 Vimeo-90k crops, tot_step 2,000,000 (single
     # frame; its example config then adds 300k multi-frame steps), train_lambda 2048 (MSE; the paper's
@@ -378,18 +383,9 @@ class FVC(Codec):
 
     # -- the whole codec ----------------------------------------------------------------------------
 
-    def _check(self, ref, x):
-        if ref.shape != x.shape or ref.dim() != 4 or ref.shape[1] != 3:
-            raise ValueError(f"ref and x must both be [B,3,H,W]; got {tuple(ref.shape)}, "
-                             f"{tuple(x.shape)}")
-        if ref.shape[2] % self.MULTIPLE or ref.shape[3] % self.MULTIPLE:
-            raise ValueError(f"frame size {tuple(ref.shape[2:])} is not a multiple of "
-                             f"{self.MULTIPLE}: pad it first (padded_size)")
-
     def _code(self, ref, x, training):
         """Encoder and decoder in one pass (``VideoCompressor.forward``): quantised latents, their
         Gaussian parameters, likelihoods and the reconstruction."""
-        self._check(ref, x)
         ref_feature, input_feature = self.Encoder(ref), self.Encoder(x)
         # motion: offsets in feature space (AlignMultiFeature)
         en_offset = self.aligner.motion_estimation(ref_feature, input_feature)

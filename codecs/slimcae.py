@@ -55,7 +55,7 @@ from typing import Mapping
 import torch
 import torch.nn as nn
 
-from search.codec import Codec
+from search.codec import Codec, Provenance
 from search.entropy import SwitchableBitEstimator, quantize, update_all
 from search.nn.blocks import GDNAnalysis, GDNSynthesis
 from search.nn.layers import SlimGDN, SlimGDNPlus, SwitchableGDN
@@ -128,6 +128,11 @@ class SlimCAE(Codec):
     LAYERS = _ANALYSIS + _SYNTHESIS
     TIES = ()  # no residual additions; the space ties the encoder to the decoder (not forced)
     MULTIPLE = 16
+    PROVENANCE = Provenance(
+        paper=('Yang et al., "Slimmable Compressive Autoencoders for Practical Neural Image '
+               'Compression", CVPR 2021'),
+        code="https://github.com/FireFYF/SlimCAE (TensorFlow)",
+    )
     WIDTHS = WIDTHS
     GDN = "switch"
     # Training presets. PAPER: section 5.1: 240x240 crops, batch 8, lr 1e-4 (1e-3 for the entropy
@@ -167,21 +172,8 @@ class SlimCAE(Codec):
 
     # -- the whole codec -----------------------------------------------------------------------------
 
-    def _check(self, x: torch.Tensor) -> None:
-        if x.dim() != 4 or x.shape[1] != IMAGE:
-            raise ValueError(f"x must be [B,3,H,W]; got {tuple(x.shape)}")
-        if x.shape[2] % self.MULTIPLE or x.shape[3] % self.MULTIPLE:
-            raise ValueError(f"image size {tuple(x.shape[2:])} is not a multiple of {self.MULTIPLE}: "
-                             f"pad it first (padded_size)")
-
-    def _check_unmasked(self) -> None:
-        if self.widths.mix.choices is not None:
-            raise RuntimeError("compress/decompress code the model as built: build (slice) the codec "
-                               "at the layout instead of masking the full-width one")
-
     def forward(self, x: torch.Tensor) -> dict:
         """``{"x_hat", "likelihoods": {"image": {"y": ...}}}``: noise in training, rounding in eval."""
-        self._check(x)
         y_w = self.widths["analysis.conv3"]
         y = self.analysis(x)
         y_hat = quantize(y, self.training)
@@ -193,8 +185,6 @@ class SlimCAE(Codec):
     def compress(self, x: torch.Tensor) -> dict:
         """The rounded latent coded with CompressAI's rANS coder (tables built if missing; after
         changing weights call ``search.entropy.update_all(model, force=True)``)."""
-        self._check(x)
-        self._check_unmasked()
         update_all(self)
         y = self.analysis(x)
         strings = self.entropy_bottleneck.current.compress(y)
@@ -202,7 +192,6 @@ class SlimCAE(Codec):
 
     @torch.no_grad()
     def decompress(self, compressed: dict) -> dict:
-        self._check_unmasked()
         update_all(self)
         strings = compressed["strings"]["image"]["y"]
         model = self.entropy_bottleneck.current

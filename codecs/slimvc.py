@@ -90,7 +90,7 @@ import torch.nn.functional as F
 
 from compressai.entropy_models import GaussianConditional
 
-from search.codec import Codec
+from search.codec import Codec, Provenance
 from search.entropy import BitEstimator, quantize, update_all
 from search.nn.blocks import GDNAnalysis, GDNSynthesis
 from search.nn.layers import (Slim, SwitchableGDN, conv, deconv, nonpersistent_buffers,
@@ -288,14 +288,18 @@ class SlimVC(Codec):
          "latent and the decoder switch width factor together (SlimVC's switchable decoder)"),
     )
     MULTIPLE = 48
+    PROVENANCE = Provenance(
+        paper='Liu et al., "SlimVC: slimmable video codec"',
+    )
     FACTORS = FACTORS
     # Training presets for the trainer. QUICK: a smoke-test scale (96 = 2 x MULTIPLE: y at 8x8, z at
     # 2x2). PAPER: the SlimVC paper's training settings are not in the project's sources (no public
-    # code; the seeds hold only its Table 1), so these are ASSUMED, not cited: 256x256 crops as every
-    # codec here, and the common CompressAI/STEM-style Adam settings (batch 8, lr 1e-4), 1M steps and
-    # lambda 1024 (MSE on [0,1] frames, DVC's scale 256..2048). Replace them if the paper is found.
+    # code; the seeds hold only its Table 1), so these are ASSUMED, not cited: 240x240 crops (the
+    # multiple of 48 nearest the 256x256 of every other codec here; 256 is not one), and the common
+    # CompressAI/STEM-style Adam settings (batch 8, lr 1e-4), 1M steps and lambda 1024 (MSE on [0,1]
+    # frames, DVC's scale 256..2048). Replace them if the paper is found.
     QUICK = {"crop": 96, "batch": 4, "lr": 2e-4, "steps": 1000, "time_limit": 270.0}
-    PAPER = {"crop": 256, "batch": 8, "lr": 1e-4, "steps": 1_000_000, "lambda": 1024}
+    PAPER = {"crop": 240, "batch": 8, "lr": 1e-4, "steps": 1_000_000, "lambda": 1024}
 
     def __init__(self, layout: Mapping[str, int] | None = None):
         super().__init__(layout)
@@ -397,17 +401,11 @@ class SlimVC(Codec):
         return {"x_hat": self.SlimFD(y_hat),
                 "likelihoods": {"motion": {}, "residual": {"y": y_likelihoods, "z": z_likelihoods}}}
 
-    def _check_unmasked(self) -> None:
-        if self.widths.mix.choices is not None:
-            raise RuntimeError("compress/decompress code the model as built: build (slice) the codec "
-                               "at the layout instead of masking the full-width one")
-
     @torch.no_grad()
     def compress(self, ref: torch.Tensor, x: torch.Tensor) -> dict:
         """Real bitstreams (CompressAI's rANS). Builds the coder tables if they are missing
         (``update_all``); after changing the weights, call ``search.entropy.update_all(model,
         force=True)`` before compressing again."""
-        self._check_unmasked()
         update_all(self)
         y_prev = self.reference_latent(ref)
         coded = self.encode(x, y_prev)
@@ -422,7 +420,6 @@ class SlimVC(Codec):
 
     @torch.no_grad()
     def decompress(self, ref: torch.Tensor, compressed: dict) -> dict:
-        self._check_unmasked()
         update_all(self)
         strings = compressed["strings"]["residual"]
         y_prev = self.reference_latent(ref)

@@ -1,11 +1,12 @@
-"""cgSlimDecoder width search for learned video codec decoders (DVC, FVC, DCVC, SlimVC).
+"""cgSlimDecoder width search for learned codec decoders (the codec files of ``codecs/``, listed by
+``python -m search.train --help``).
 
 Subpackages, in the order data flows through them: ``config`` (the configuration tree), ``nn``
 (slimmable layers), ``entropy`` (entropy models), ``codec`` (the codec base and loading codecs by
 name), ``space`` (search spaces and layout files), ``complexity`` (fvcore profiles and the closed
 form), ``data`` (video), ``training`` (stage 1), ``evaluation`` (rate-distortion on video),
-``supernet`` (stage 2), ``outer`` (the outer search and export), ``reports`` (tables and plots),
-``pipeline`` (the jobs the commands run) and ``commands`` (``python -m search.<command>``).
+``stage2`` (stage 2: its selectors), ``outer`` (the outer search and export), ``reports`` (tables and
+plots), ``pipeline`` (the jobs the commands run) and ``commands`` (``python -m search.<command>``).
 """
 import warnings
 

@@ -1,7 +1,6 @@
 """FVC codec: public state_dict keys/shapes, sliced == masked at random layouts, output shapes, rows."""
 from __future__ import annotations
 
-import random
 import sys
 from pathlib import Path
 
@@ -12,10 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search.codec import load_codec  # noqa: E402
-from search.nn.layers import load_sliced, slim_modules  # noqa: E402
+from search.nn.layers import slim_modules  # noqa: E402
 from search.files import read_yaml  # noqa: E402
 
-from conftest import assert_same_coding, sliced_and_masked  # noqa: E402
 
 FVC = load_codec("fvc")
 FIXTURE = ROOT / "tests" / "fixtures" / "fvc_decoder_keys.yaml"
@@ -46,52 +44,6 @@ def test_state_dict_matches_public_keys(full):
                "resPriorEncoder.", "EntropyCoding_offsetz.", "EntropyCoding_residualz.")
     extra = sorted(k for k in set(state) - set(expected) if not k.startswith(encoder))
     assert not extra, extra
-
-
-def _random_layout(rng: random.Random) -> dict[str, int]:
-    layers = {layer.key: layer for layer in FVC.LAYERS}
-    index = {}
-    for keys, _ in FVC.TIES:
-        i = rng.randrange(3)
-        for k in keys:
-            index[k] = i
-    layout = {}
-    for key, layer in layers.items():
-        if layer.fixed:
-            layout[key] = layer.full
-        else:
-            i = index.get(key, rng.randrange(3))
-            layout[key] = layer.full // (1, 2, 4)[i]
-    return layout
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_sliced_equals_masked(full, seed):
-    layout = _random_layout(random.Random(seed))
-    small = load_sliced(FVC(layout).eval(), full)
-    inputs = full.decoder_inputs(SIZE, SIZE, generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        a = small.decode(**inputs)
-        with full.at_layout(layout):
-            b = full.decode(**inputs)
-    for name in ("x_hat", "offset_mu", "offset_sigma", "res_mu", "res_sigma"):
-        assert torch.allclose(a[name], b[name], atol=1e-5), (name, (a[name] - b[name]).abs().max())
-    for name in ("aligned_feature", "recon_feature"):  # sliced: leading channels of the masked ones
-        c = a[name].shape[1]
-        assert c == layout["aligner.deformable_convolution"]
-        assert torch.allclose(a[name], b[name][:, :c], atol=1e-5)
-        assert not b[name][:, c:].any()
-
-
-@pytest.mark.parametrize("seed", range(1))
-def test_sliced_equals_masked_forward(full, seed):
-    """The whole codec (encoder side included) in eval mode: sliced == masked at a random layout."""
-    layout = _random_layout(random.Random(100 + seed))
-    small = load_sliced(FVC(layout).eval(), full)
-    g = torch.Generator().manual_seed(seed)
-    ref = torch.rand(1, 3, SIZE, SIZE, generator=g)
-    x = (ref.roll(3, 3) + 0.05 * torch.randn(ref.shape, generator=g)).clamp(0, 1)
-    assert_same_coding(*sliced_and_masked(small, full, layout, ref, x))
 
 
 def test_decode_shapes(full):

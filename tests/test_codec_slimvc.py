@@ -18,16 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from search.codec import load_codec  # noqa: E402
-from search.complexity import Complexity, measure_profile  # noqa: E402
-from search.complexity import count_decoder  # noqa: E402
-from search.nn.layers import SlimConv2d, SlimConvTranspose2d, SwitchableGDN, load_sliced  # noqa: E402
+from search.nn.layers import SlimConv2d, SlimConvTranspose2d, SwitchableGDN  # noqa: E402
 from search.space import load_space, parse_space  # noqa: E402
 from search.files import read_yaml  # noqa: E402
 
 SLIMVC = load_codec("slimvc")
 TABLE = read_yaml(ROOT / "tests" / "fixtures" / "slimvc_table1.yaml")
 SPACE_FILE = ROOT / "spaces" / "slimvc.yaml"
-SIZE = 48  # the multiple of 48: y at 4x4, z at 1x1 (the full TPM/EPM are heavy on a CPU)
 MODULES = ("SlimFE", "SlimFD", "SlimHE", "SlimHD", "SlimTPM", "SlimEPM")
 
 # Table 1's params_m where ours differ after rounding to 0.1 M. With the structure the paper describes
@@ -144,56 +141,6 @@ def test_full_model_holds_every_gdn_set(full):
                 {int(np.floor(f * full_width + 0.5)) for f in SLIMVC.FACTORS})
 
 
-def _pad_to_full(inputs, widths):
-    out = {}
-    for k, v in inputs.items():
-        pad = torch.zeros(v.shape[0], widths[k], *v.shape[2:])
-        pad[:, : v.shape[1]] = v
-        out[k] = pad
-    return out
-
-
-def test_sliced_equals_masked(full, space):
-    rng = np.random.default_rng(0)
-    gen = torch.Generator().manual_seed(1)
-    image = torch.rand(1, 3, SIZE, SIZE, generator=gen)
-    ref = (image + 0.1 * torch.rand(1, 3, SIZE, SIZE, generator=gen)).clamp(0, 1)
-    full_c = {"y_hat": 192, "y_hat_prev": 192, "z_hat": 256}
-    y_prev = full.reference_latent(ref)
-    for _ in range(5):
-        # one width factor per tie group, applied to every layer of the group
-        layout = space.layout_of(rng.integers(0, 5, size=len(space.groups)))
-        small = load_sliced(SLIMVC(layout).eval(), full)
-        inputs = small.decoder_inputs(SIZE, SIZE, generator=gen)
-        y_w = layout["SlimFE.conv3"]
-        with torch.no_grad():
-            a = small.decode(**inputs)
-            ea = small.encode(image, small.reference_latent(ref))
-            fa = small(ref, image)
-            with full.at_layout(layout):
-                b = full.decode(**_pad_to_full(inputs, full_c))
-                eb = full.encode(image, full.reference_latent(ref))
-                fb = full(ref, image)
-        # the whole codec's forward (eval): same x_hat; likelihoods equal on the active channels and
-        # 1 (0 bits) on the masked ones
-        torch.testing.assert_close(fa["x_hat"], fb["x_hat"], atol=1e-5, rtol=1e-5)
-        for k in ("y", "z"):
-            la, lb = fa["likelihoods"]["residual"][k], fb["likelihoods"]["residual"][k]
-            torch.testing.assert_close(la, lb[:, : la.shape[1]], atol=1e-6, rtol=1e-5)
-            assert (lb[:, la.shape[1]:] == 1).all()
-        torch.testing.assert_close(a["x_hat"], b["x_hat"], atol=1e-5, rtol=1e-5)
-        # the entropy model's output stays at full width (384): equal whatever the layout
-        torch.testing.assert_close(a["params"], b["params"], atol=1e-5, rtol=1e-5)
-        for k in ("means", "scales"):
-            assert a[k].shape[1] == y_w and b[k].shape[1] == 192
-            torch.testing.assert_close(a[k], b[k][:, :y_w], atol=1e-5, rtol=1e-5)
-        assert ea["y"].shape[1] == y_w and ea["z"].shape[1] == 256
-        torch.testing.assert_close(ea["y"], eb["y"][:, :y_w], atol=1e-5, rtol=1e-5)
-        assert not eb["y"][:, y_w:].any()
-        torch.testing.assert_close(ea["z"], eb["z"], atol=1e-5, rtol=1e-5)
-    assert y_prev.shape[1] == 192
-
-
 def test_decode_shapes(full):
     h, w = 96, 144
     inputs = full.decoder_inputs(h, w, batch=2)
@@ -240,15 +187,3 @@ def test_space(space):
     assert len(uniform.groups) == 1
     for i, f in enumerate(sorted(SLIMVC.FACTORS, reverse=True)):
         assert uniform.layout_of([i]) == SLIMVC.uniform_layout(f)
-
-
-def test_closed_form_gmacs_equal_fvcore(space):
-    profile = measure_profile(space, (SIZE, SIZE))
-    complexity = Complexity(profile, space)
-    rng = np.random.default_rng(3)
-    layouts = [space.layout_of(c) for c in rng.integers(0, 5, size=(2, len(space.groups)))]
-    layouts.append(SLIMVC.uniform_layout(0.25))
-    for layout in layouts:
-        model = SLIMVC(layout).eval()
-        count = count_decoder(model, model.decoder_inputs(SIZE, SIZE))
-        assert complexity.macs(layout) == count.total

@@ -20,15 +20,6 @@ def small_profile(request, tmp_path_factory):
     return space, Complexity(profile, space)
 
 
-def test_closed_form_equals_fvcore_on_20_random_layouts(small_profile):
-    space, complexity = small_profile
-    for layout in random_layouts(space, 20, seed=7):
-        measured = fvcore_macs(space, layout, SMALL)
-        assert complexity.module_macs(layout) == measured
-        decoder = sum(measured[m.name] for m in space.decoder_modules)
-        assert complexity.macs(layout) == decoder
-
-
 def test_vectorised_equals_one_by_one(small_profile):
     space, complexity = small_profile
     rng = np.random.default_rng(0)

@@ -124,7 +124,7 @@ def test_stage2_two_processes_train_what_one_trains_and_resume(stage1, tmp_path)
 def _choices_on_rank(rank: int, world: int, store_path: str, out: str) -> None:
     from search.complexity import Complexity, load_or_measure
     from search.space import load_space
-    from search.supernet import Supernet, TauSchedule, sample, step_generator
+    from search.stage2 import Supernet, TauSchedule, sample, step_generator
 
     store = dist.FileStore(store_path, world)
     dist.init_process_group("gloo", store=store, rank=rank, world_size=world)
@@ -137,7 +137,7 @@ def _choices_on_rank(rank: int, world: int, store_path: str, out: str) -> None:
     for step in range(20):
         generator = step_generator(0, step)
         level = int(torch.randint(3, (1,), generator=generator))
-        samples = sample(net.selector, net.vector(level), schedule(step), generator)
+        samples = sample(net.mode_selection, net.vector(level), schedule(step), generator)
         drawn.append((level, torch.cat(samples).detach()))
     gathered = [None] * world
     dist.all_gather_object(gathered, drawn)

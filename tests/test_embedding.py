@@ -6,7 +6,7 @@ import torch
 from search.complexity import Complexity, load_or_measure
 from search.errors import BadInput
 from search.space import load_space
-from search.supernet import ComplexityEmbedding, Supernet, complexity_vector
+from search.stage2 import ComplexityEmbedding, Supernet, complexity_vector
 
 TARGETS = [700.0, 610.5, 480.0, 400.0, 333.3, 250.0, 180.0, 120.0]
 
@@ -66,11 +66,11 @@ def test_the_supernet_takes_the_embedding():
     targets = [600.0, 500.0, 400.0, 300.0]
     net = Supernet(space, complexity, codec=None, targets=targets,
                    embedding=ComplexityEmbedding(targets, "elfvc", 2))
-    assert net.selector.net[0].in_features == 2
+    assert net.mode_selection.net[0].in_features == 2
     assert net.vector(3).tolist() == [0, 1] and net.interpolated_vector(550.0).tolist() == \
         pytest.approx([5 / 6, 1 / 6])
     default = Supernet(space, complexity, codec=None, targets=targets)
-    assert default.selector.net[0].in_features == 4 and default.embedding.kind == "onehot"
+    assert default.mode_selection.net[0].in_features == 4 and default.embedding.kind == "onehot"
     with pytest.raises(BadInput):
         net.interpolated_vector(650.0)
     with pytest.raises(ValueError):

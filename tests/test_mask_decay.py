@@ -9,11 +9,12 @@ import torch
 
 from conftest import shifted_frames, smooth_images
 from search.complexity import Complexity, count_decoder, measure_profile
-from search.config import SupernetConfig, TrainingConfig
+from search.config import Config, SupernetConfig, TrainingConfig
+from search.config.schema import MaskDecayConfig
 from search.data import training_frames
 from search.outer import export_architecture, load_architecture
 from search.space import load_space
-from search.supernet.mask_decay import (ChannelMasks, DecaySchedule, MaskDecay, MaskDecayNet,
+from search.stage2.mask_decay import (ChannelMasks, DecaySchedule, MaskDecay, MaskDecayNet,
                                         target_landing, teacher_norms, train_mask_decay, unsupported)
 
 SIZE = 64
@@ -118,10 +119,11 @@ def test_training_ends_at_the_landed_widths_of_an_image_codec(tmp_path):
     low, high = complexity.range_gmacs()
     targets = [low + 0.5 * (high - low)]
     training = TrainingConfig(lmbda=256.0, crop=SIZE, batch=1, lr=1e-4, checkpoint_every=5)
-    cfg = SupernetConfig(target_gmacs=targets, steps=2, time_limit=None, selector="mask_decay",
-                         mask_decay_rate=0.2, mask_decay_fraction=0.5)
-    net = train_mask_decay(space, complexity, str(weights), targets, training_frames("default"), training,
-                           cfg, tmp_path / "run", seed=0)
+    cfg = Config(training=training, mask_decay=MaskDecayConfig(rate=0.2, fraction=0.5),
+                 supernet=SupernetConfig(target_gmacs=targets, steps=2, time_limit=None,
+                                         selector="mask_decay"))
+    net = train_mask_decay(space, complexity, str(weights), targets, training_frames("default"), cfg,
+                           tmp_path / "run", seed=0)
     level = net.levels()[0]
     assert bool(net.masks.pruned)
     for g, keys in enumerate(net.masks.groups):

@@ -55,7 +55,7 @@ def test_a_killed_worker_leaves_its_trial_to_the_heartbeat(setup, tmp_path):
     script = SETUP + textwrap.dedent(f"""
         import sys, time
         from search.config import OuterConfig
-        from search.outer.search import run_loop
+        from search.outer.loop import run_loop
         from search.outer.study import Study
         study = Study(__import__("pathlib").Path(sys.argv[1]), space, complexity, {targets!r}, 0, "tpe")
         class Hang:

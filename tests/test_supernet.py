@@ -5,12 +5,12 @@ import torch
 
 from search.complexity import Complexity, load_or_measure
 from search.errors import BadInput
-from search.supernet import TauSchedule, gumbel_softmax_st
-from search.supernet import land
-from search.supernet import (ModeSelection, SampledComplexity, choices_for_codec,
+from search.stage2 import TauSchedule, gumbel_softmax_st
+from search.stage2 import land
+from search.stage2 import (ModeSelection, SampledComplexity, choices_for_codec,
                               complexity_vector, sample)
 from search.space import load_space
-from search.supernet import Supernet, check_targets
+from search.stage2 import Supernet, check_targets
 
 
 @pytest.fixture(scope="module")
@@ -77,20 +77,20 @@ def test_penalty_moves_sampled_gmacs_toward_target_from_above_and_below(fvc):
     targets = [low + 0.85 * (high - low), low + 0.15 * (high - low)]
     torch.manual_seed(0)
     net = Supernet(space, complexity, codec=None, targets=targets)
-    optimizer = torch.optim.Adam(net.selector.parameters(), lr=0.05)
+    optimizer = torch.optim.Adam(net.mode_selection.parameters(), lr=0.05)
     schedule = TauSchedule(steps=300, start=3.0, floor=0.3)
     g = torch.Generator().manual_seed(0)
 
     def mean_sampled(level, n=40):
         with torch.no_grad():
-            return np.mean([float(net.sampled_gmacs(sample(net.selector, net.vector(level), 1.0, g)))
+            return np.mean([float(net.sampled_gmacs(sample(net.mode_selection, net.vector(level), 1.0, g)))
                             for _ in range(n)])
 
     before = [mean_sampled(0), mean_sampled(1)]
     assert before[0] < targets[0] and before[1] > targets[1]  # below level 1's, above level 2's
     for step in range(300):
         level = step % 2
-        samples = sample(net.selector, net.vector(level), schedule(step), g)
+        samples = sample(net.mode_selection, net.vector(level), schedule(step), g)
         gmacs = net.sampled_gmacs(samples)
         loss = net.penalty(gmacs, targets[level], 0.001, -0.001)
         optimizer.zero_grad()

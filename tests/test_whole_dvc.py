@@ -5,8 +5,6 @@ import torch.nn.functional as F
 
 from search.codec import load_codec
 from search.entropy import bits, update_all
-from search.nn.layers import load_sliced
-from search.space import load_space
 
 from conftest import load_fixture
 
@@ -93,7 +91,7 @@ def round_trip(model, ref, x):
     return out, compressed
 
 
-def test_round_trip_equals_forward_and_rate_matches_bitstream(codec):
+def test_rate_matches_bitstream(codec):
     ref, x = frames(2)
     # Fit the factorized priors to this frame's latents for a few Adam steps (cheap: the latents are
     # fixed), so that the coder tables are built from trained CDFs, not the initial ones.
@@ -119,16 +117,3 @@ def test_round_trip_equals_forward_and_rate_matches_bitstream(codec):
             assert abs(got - est) <= max(0.1 * est, 64 * 8), (part, name, got, est)
     # the decoded frame is the codec's reconstruction, finite and of the right size
     assert out["x_hat"].shape == x.shape and torch.isfinite(out["x_hat"]).all()
-
-
-def test_smallest_layout_builds_and_round_trips(codec):
-    space = load_space("dvc")
-    layout = {k: min(layer.options) for k, layer in space.layers.items()}
-    small = load_sliced(space.codec(layout), codec)
-    assert small.layout == layout
-    ref, x = frames(3)
-    with torch.no_grad():
-        out = small.train()(ref, x)
-    assert out["x_hat"].shape == x.shape
-    assert all(torch.isfinite(l).all() for d in out["likelihoods"].values() for l in d.values())
-    round_trip(small, ref, x)

@@ -104,8 +104,9 @@ def test_forward_train_likelihoods_and_gradients(full):
     full.eval()
 
 
-def test_round_trip_full_model(full):
-    """Full width, as initialised: decompress == forward (eval), real bits near the estimate."""
+def test_real_bits_near_likelihoods(full):
+    """Full width, as initialised: real bits near the estimate (decompress equals forward: the codec
+    contract, tests/codec_contract.py)."""
     full.eval()
     ref, x = frames(batch=2, seed=1)
     with torch.no_grad():
@@ -114,8 +115,6 @@ def test_round_trip_full_model(full):
     compressed = full.compress(ref, x)
     assert compressed["strings"]["motion"] == {}
     assert all(len(v) == 2 for v in compressed["strings"]["residual"].values())
-    decoded = full.decompress(ref, compressed)
-    torch.testing.assert_close(decoded["x_hat"], out["x_hat"], atol=1e-5, rtol=0)
     est, real = sum(rate_bits(out["likelihoods"]).values()), sum(stream_bits(compressed).values())
     assert abs(real - est) <= max(0.1 * est, 64 * 8), (real, est)
 
@@ -154,36 +153,8 @@ def test_smallest_layout_trains_and_round_trips(full):
         assert abs(real[k] - est[k]) <= max(0.1 * est[k], 64 * 8), (k, real[k], est[k])
 
 
-def test_forward_masked_equals_sliced(boosted):
-    """set_layout_masks on the boosted model gives the sliced model's forward (eval): same x_hat, the same
-    likelihoods on the active channels and likelihood 1 (0 bits) on the masked ones."""
-    full = boosted
-    assert full.reference_latent(frames(seed=3)[0]).abs().sum() > 0
-    ref, x = frames(seed=3)
-    # one mixed layout here (tests/test_codec_slimvc.py::test_sliced_equals_masked runs random ones)
-    layouts = [{**SLIMVC.uniform_layout(0.375),
-                **{k: v for k, v in SLIMVC.uniform_layout(0.75).items() if k.startswith("SlimTPM")}}]
-    for layout in layouts:
-        small = load_sliced(SLIMVC(layout).eval(), boosted)
-        with torch.no_grad():
-            a = small(ref, x)
-            with boosted.at_layout(layout):
-                b = boosted(ref, x)
-                with pytest.raises(RuntimeError):
-                    boosted.compress(ref, x)
-        torch.testing.assert_close(a["x_hat"], b["x_hat"], atol=1e-5, rtol=1e-5)
-        for k in ("y", "z"):
-            la, lb = a["likelihoods"]["residual"][k], b["likelihoods"]["residual"][k]
-            c = la.shape[1]
-            torch.testing.assert_close(la, lb[:, :c], atol=1e-6, rtol=1e-5)
-            assert (lb[:, c:] == 1).all()
-        torch.testing.assert_close(torch.tensor(sum(rate_bits(a["likelihoods"]).values())),
-                                   torch.tensor(sum(rate_bits(b["likelihoods"]).values())),
-                                   rtol=1e-5, atol=1e-2)
-
-
 def test_presets():
     assert SLIMVC.QUICK["crop"] % SLIMVC.MULTIPLE == 0 and SLIMVC.QUICK["batch"] >= 1
     assert 1e-4 <= SLIMVC.QUICK["lr"] <= 5e-4
-    assert SLIMVC.PAPER["crop"] == 256
+    assert SLIMVC.PAPER["crop"] == 240
     assert {"batch", "lr", "steps", "lambda"} <= set(SLIMVC.PAPER)

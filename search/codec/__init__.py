@@ -1,5 +1,8 @@
-"""The codec base class and the registry that loads codec files by name."""
+"""The codec base class, its contract (typed presets, provenance) and the registry that loads codec
+files by name."""
 from .base import Codec, DecoderView
-from .registry import available_codecs, codec_file, file_hash, load_codec
+from .contract import Preset, Provenance
+from .registry import available_codecs, codec_file, codec_list, file_hash, load_codec, provenance_line
 
-__all__ = ["Codec", "DecoderView", "available_codecs", "codec_file", "file_hash", "load_codec"]
+__all__ = ["Codec", "DecoderView", "Preset", "Provenance", "available_codecs", "codec_file", "codec_list",
+           "file_hash", "load_codec", "provenance_line"]

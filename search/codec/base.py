@@ -1,13 +1,16 @@
 """The base class every codec file (``codecs/<name>.py``) derives from."""
 from __future__ import annotations
 
+import functools
+import inspect
 from contextlib import contextmanager
-from typing import Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 import torch.nn as nn
 
 from ..nn.widths import Layer, Widths
+from .contract import Preset, Provenance
 
 
 class Codec(nn.Module):
@@ -24,6 +27,15 @@ class Codec(nn.Module):
 
     and implement :meth:`decoder_inputs` (example inputs of the decoder side at a padded size) and
     :meth:`decode` (the decoder side: every module whose cost counts as decoding, returning a dict).
+
+    and may set ``QUICK`` / ``PAPER`` (:class:`~search.codec.contract.Preset`, or a dict of its keys) and
+    should set ``PROVENANCE`` (:class:`~search.codec.contract.Provenance`).
+
+    The contract every codec keeps is checked here once, not in each codec: ``forward`` and
+    ``compress`` take frames ``[B,3,H,W]`` of one shape whose size is a multiple of ``MULTIPLE``
+    (:meth:`check_frames`), and ``compress`` / ``decompress`` code the model as built, never a masked
+    full-width one (:meth:`check_unmasked`). ``tests/test_codec_contract.py`` checks the rest of the
+    contract for every registered codec.
     """
 
     CODES: str = "p-frame"
@@ -32,6 +44,39 @@ class Codec(nn.Module):
     MULTIPLE: int = 64
     #: which numbers an ``R`` row prints: DVC/FVC's tables write R(hidden), DCVC's R(trunk, hidden).
     RESIDUAL_NOTATION: tuple[str, ...] = ("hidden",)
+    QUICK: Preset = Preset()
+    PAPER: Preset = Preset()
+    PROVENANCE: Provenance | None = None
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        for name in ("QUICK", "PAPER"):
+            setattr(cls, name, Preset.of(getattr(cls, name), where=f"{cls.__name__}.{name}"))
+        frames = 2 if cls.CODES == "p-frame" else 1
+        for name, count, unmasked in (("forward", frames, False), ("compress", frames, True),
+                                      ("decompress", frames - 1, True)):
+            if name in cls.__dict__:
+                setattr(cls, name, _checked(cls.__dict__[name], count, unmasked))
+
+    def check_frames(self, *frames: torch.Tensor, names: Sequence[str] = ()) -> None:
+        """One-line ValueError unless every frame is [B,3,H,W], all of one shape, at a multiple of
+        ``MULTIPLE`` (:meth:`padded_size` gives the size to pad to)."""
+        shapes = [tuple(f.shape) for f in frames]
+        both = len(frames) > 1
+        named = " and ".join(names) if names else ("ref and x" if both else "x")
+        if any(len(s) != 4 or s[1] != 3 for s in shapes) or len(set(shapes)) > 1:
+            raise ValueError(f"{named} must {'both ' if both else ''}be [B,3,H,W]"
+                             f"{' of one shape' if both else ''}; got {', '.join(map(str, shapes))}")
+        if shapes and (shapes[0][2] % self.MULTIPLE or shapes[0][3] % self.MULTIPLE):
+            raise ValueError(f"frame size {shapes[0][2:]} is not a multiple of {self.MULTIPLE}: "
+                             f"pad it first (padded_size)")
+
+    def check_unmasked(self) -> None:
+        """compress/decompress code the model as built: a masked full-width model would write the
+        masked channels' symbols too."""
+        if self.widths.mix.choices is not None:
+            raise RuntimeError("compress/decompress code the model as built: build (slice) the codec "
+                               "at the layout instead of masking the full-width one")
 
     def __init__(self, layout: Mapping[str, int] | None = None):
         super().__init__()
@@ -117,6 +162,22 @@ class Codec(nn.Module):
             return
         one = torch.ones(1)
         self.set_choices({k: (one, (int(w),)) for k, w in layout.items()})
+
+
+def _checked(method: Callable, frames: int, unmasked: bool) -> Callable:
+    """``method`` preceded by the contract's input checks on its first ``frames`` tensor arguments."""
+    names = list(inspect.signature(method).parameters)[1:1 + frames]
+
+    @functools.wraps(method)
+    def run(self: Codec, *args: Any, **kwargs: Any):
+        given = list(args[:frames]) + [kwargs[n] for n in names[len(args):] if n in kwargs]
+        if given:
+            self.check_frames(*given, names=names[:len(given)])
+        if unmasked:
+            self.check_unmasked()
+        return method(self, *args, **kwargs)
+
+    return run
 
 
 class DecoderView(nn.Module):

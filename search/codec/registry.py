@@ -44,5 +44,19 @@ def load_codec(name: str, codec_dir: Path = CODEC_DIR) -> type[Codec]:
     return cls
 
 
+def provenance_line(codec: type[Codec]) -> str:
+    """Where the codec comes from, in one line (its ``PROVENANCE``)."""
+    return codec.PROVENANCE.line() if codec.PROVENANCE else "provenance not given"
+
+
+def codec_list(codec_dir: Path = CODEC_DIR) -> str:
+    """Every codec file with what it codes and where it comes from: what ``--help`` prints."""
+    lines = [f"codecs ({Path(codec_dir).name}/<name>.py; a space names one):"]
+    for name in available_codecs(codec_dir):
+        codec = load_codec(name, codec_dir)
+        lines.append(f"  {name:<8} {codec.CODES:<8} {provenance_line(codec)}")
+    return "\n".join(lines)
+
+
 def file_hash(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]

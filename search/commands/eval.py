@@ -17,6 +17,7 @@ from ..config.keysets import DEVICE_KEY
 from ..errors import cli_main
 from ..pipeline.eval_job import evaluate_points, output_paths, write_eval
 from ..pipeline.job import configure
+from . import codecs_help
 
 COMMAND = Command("search.eval", __doc__.strip().split("\n\n")[1], keys(
     "space", "checkpoint", "layout", "data=eval.data", "condition=eval.condition",
@@ -27,7 +28,8 @@ COMMAND = Command("search.eval", __doc__.strip().split("\n\n")[1], keys(
     "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
     "intra_quick_time_limit=intra.quick_time_limit", "lmbda=eval.lambdas", "preset", "out", "seed",
     "threads",
-    DEVICE_KEY))
+    DEVICE_KEY),
+                  epilog=codecs_help)
 
 
 @cli_main

@@ -14,9 +14,11 @@ from ..config.keysets import DEVICE_KEY
 from ..errors import cli_main
 from ..paths import PROFILE_DIR
 from ..pipeline.job import configure
+from . import codecs_help
 
 COMMAND = Command("search.profile", __doc__.split("\n")[0], keys(
-    "space", "resolution", "profile_dir=profile.dir", "force=profile.force", DEVICE_KEY))
+    "space", "resolution", "profile_dir=profile.dir", "force=profile.force", DEVICE_KEY),
+                  epilog=codecs_help)
 
 
 @cli_main

@@ -11,10 +11,12 @@ from ..errors import cli_main
 from ..files import atomic_write
 from ..pipeline.job import configure
 from ..pipeline.report_job import render_report
+from . import codecs_help
 
 COMMAND = Command("search.report", __doc__.strip().split("\n\n")[1], keys(
     "space", "layouts=report.layouts", "format=report.format", "resolution", "out",
-    "profile_dir=profile.dir", DEVICE_KEY))
+    "profile_dir=profile.dir", DEVICE_KEY),
+                  epilog=codecs_help)
 
 
 @cli_main

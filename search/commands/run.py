@@ -14,9 +14,11 @@ from ..config.keysets import OUTER_KEYS, SUPERNET_EVAL_DEFAULTS, SUPERNET_KEYS
 from ..errors import cli_main
 from ..pipeline.job import build_job, configure
 from ..pipeline.main_job import check_search, default_out, run_main_job
+from . import stage2_help
 
 COMMAND = Command("search.run", __doc__.strip().split("\n\n")[0],
-                  keys(*SUPERNET_KEYS, *OUTER_KEYS, "lmbda=lambdas"), SUPERNET_EVAL_DEFAULTS)
+                  keys(*SUPERNET_KEYS, *OUTER_KEYS, "lmbda=lambdas"), SUPERNET_EVAL_DEFAULTS,
+                  epilog=stage2_help)
 
 
 @cli_main

@@ -12,9 +12,11 @@ from ..config.keysets import SUPERNET_EVAL_DEFAULTS, SUPERNET_KEYS
 from ..errors import cli_main
 from ..pipeline.job import build_job, configure
 from ..pipeline.supernet_job import run_supernet_job
+from . import stage2_help
 
 COMMAND = Command("search.supernet", __doc__.strip().split("\n\n")[0], keys(*SUPERNET_KEYS),
-                  SUPERNET_EVAL_DEFAULTS)
+                  SUPERNET_EVAL_DEFAULTS,
+                  epilog=stage2_help)
 
 
 @cli_main

@@ -25,6 +25,7 @@ from ..paths import RESULTS_DIR
 from ..pipeline.intra import obtain_intra
 from ..pipeline.job import configure
 from ..training import codes_images, train_stage1
+from . import codecs_help
 
 COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
     "space", "preset", "layout", "checkpoint", "data", "lmbda=training.lmbda", "steps=stage1.steps",
@@ -33,7 +34,8 @@ COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
     "checkpoint_every=training.checkpoint_every", "intra=intra.mode", "intra_checkpoint=intra.checkpoint",
     "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
     "intra_quick_time_limit=intra.quick_time_limit", "seed", "out", "threads", "extend",
-    *TRAINING_RUNTIME_KEYS))
+    *TRAINING_RUNTIME_KEYS),
+                  epilog=codecs_help)
 
 
 @cli_main

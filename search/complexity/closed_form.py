@@ -4,7 +4,7 @@ With ``x = [widths..., 1]`` the MACs of a layout are the quadratic form ``x^T Q 
 modules, which equals fvcore's count of the decoder built at that layout to the MAC (tests check it on
 random layouts). The same form is also written over one-hot option indicators (one block per choice
 group): that is what searches score, and what the supernet differentiates (Eq. 2-3 of the
-cgSlimDecoder supplementary; :mod:`search.supernet.selection`).
+cgSlimDecoder supplementary; :mod:`search.stage2.gumbel.selection`).
 
 Evaluated in float64, which is exact here: every partial sum is an integer below 2**53.
 """

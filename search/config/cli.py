@@ -15,7 +15,7 @@ import dataclasses
 import difflib
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -35,6 +35,8 @@ class Command:
     summary: str
     keys: Mapping[str, str]
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: more ``--help`` text after the keys (called when printed: e.g. the codecs and where they come from)
+    epilog: Callable[[], str] | None = None
 
     def path_of(self, key: str) -> str:
         key = ALIASES.get(key, key)
@@ -64,6 +66,8 @@ def usage(command: Command) -> str:
     for key, path in command.keys.items():
         lines.append(f"  {key}={_show(OmegaConf.select(defaults, path))}")
         lines.append(f"      {field_of(path).metadata.get('help', '')}")
+    if command.epilog is not None:
+        lines += ["", command.epilog()]
     return "\n".join(lines)
 
 

@@ -8,18 +8,21 @@ TRAINING_RUNTIME_KEYS = ("device=runtime.device", "precision=runtime.precision",
 #: commands that only run a codec (evaluation) or trace it once (profiles) take the device alone
 DEVICE_KEY = "device=runtime.device"
 
+#: stage 2's keys of each selector (its own configuration section)
+GUMBEL_KEYS = ("mode_selection_lr=gumbel.mode_selection_lr", "hidden=gumbel.hidden",
+               "embedding=gumbel.embedding", "embedding_dims=gumbel.embedding_dims", "beta=gumbel.beta",
+               "beta_below=gumbel.beta_below", "tau_start=gumbel.tau_start", "tau_floor=gumbel.tau_floor",
+               "tau_schedule=gumbel.tau_schedule")
+MASK_DECAY_KEYS = ("mask_decay_rate=mask_decay.rate", "mask_decay_fraction=mask_decay.fraction",
+                   "mask_decay_distill=mask_decay.distill")
+
 #: the stage-2 job's keys, in ``--help`` order (``name`` or ``name=section.field``)
 SUPERNET_KEYS = (
     "space", "target_gmacs=supernet.target_gmacs", "interpolate=supernet.interpolate", "resolution",
     "checkpoint", "preset", "data", "lmbda=training.lmbda", "steps=supernet.steps",
     "stage1_steps=stage1.steps", "stage1_time_limit=stage1.time_limit", "batch=training.batch",
-    "crop=training.crop", "lr=training.lr", "selector_lr=supernet.selector_lr",
-    "hidden=supernet.hidden", "embedding=supernet.embedding", "embedding_dims=supernet.embedding_dims",
-    "beta=supernet.beta", "beta_below=supernet.beta_below",
-    "tau_start=supernet.tau_start", "tau_floor=supernet.tau_floor",
-    "tau_schedule=supernet.tau_schedule", "tolerance=supernet.tolerance",
-    "selector=supernet.selector", "mask_decay_rate=supernet.mask_decay_rate",
-    "mask_decay_fraction=supernet.mask_decay_fraction", "mask_decay_distill=supernet.mask_decay_distill",
+    "crop=training.crop", "lr=training.lr", "tolerance=supernet.tolerance",
+    "selector=supernet.selector", *GUMBEL_KEYS, *MASK_DECAY_KEYS,
     "eval_gops=eval.max_gops",
     "eval_gop_size=eval.gop_size", "bitstream=eval.bitstream", "seed", "out",
     "time_limit=supernet.time_limit", "checkpoint_every=training.checkpoint_every", "threads",

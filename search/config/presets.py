@@ -17,8 +17,6 @@ PRESETS = ("quick", "paper")
 #: the papers' rate points (DVC, FVC and DCVC train four MSE models, one per lambda)
 PAPER_LAMBDAS = (256.0, 512.0, 1024.0, 2048.0)
 PRECISIONS = ("fp32", "bf16", "fp16")
-#: stage 2's ways to find each level's widths
-SELECTORS = ("gumbel", "mask_decay")
 #: what ``extend=`` accepts: none, or the one finished stage to train on
 EXTEND = ("none", "stage1", "stage2")
 #: what a preset fixes when its codec does not say
@@ -60,8 +58,10 @@ def resolve(cfg: Config, codec: Any, codec_name: str, main_job: bool = False) ->
     training = _fill(cfg.training, table, {"lmbda": "lambda"})
     stage1 = _fill(cfg.stage1, table_stage1, {})
     supernet = _fill(cfg.supernet, table_stage2, {})
+    mask_decay = _fill(cfg.mask_decay, table, {"rate": "mask_decay_rate"})
     outer = _fill(cfg.outer, table, {})
-    out = dataclasses.replace(cfg, training=training, stage1=stage1, supernet=supernet, outer=outer)
+    out = dataclasses.replace(cfg, training=training, stage1=stage1, supernet=supernet,
+                              mask_decay=mask_decay, outer=outer)
     check(out, codec, codec_name)
     return out
 
@@ -101,29 +101,13 @@ def check(cfg: Config, codec: Any, codec_name: str) -> None:
         raise BadInput(f"lr={training.lr:g}: must be > 0")
     if any(float(v) <= 0 for v in cfg.lambdas) or len(set(cfg.lambdas)) != len(cfg.lambdas):
         raise BadInput(f"lambda={list(cfg.lambdas)}: expected distinct positive values")
-    supernet = cfg.supernet
-    embedding_dims(supernet.embedding, supernet.embedding_dims, len(supernet.target_gmacs))
-    check_selector(supernet)
+    embedding_dims(cfg.gumbel.embedding, cfg.gumbel.embedding_dims, len(cfg.supernet.target_gmacs))
     check_runtime(cfg)
     if cfg.extend not in EXTEND:
         raise BadInput(f"extend={cfg.extend!r}: expected one of {', '.join(EXTEND)} (the finished stage "
                        f"to train on; none: finished stages are never trained again)")
     if cfg.preset == "paper":
         check_paper(cfg)
-
-
-def check_selector(supernet: Any) -> None:
-    """``selector=`` and the mask decay's keys (whether the space allows mask decay is checked with
-    the space: :func:`search.supernet.mask_decay.check_mask_decay`)."""
-    if supernet.selector not in SELECTORS:
-        raise BadInput(f"selector={supernet.selector!r}: expected gumbel (the mode selection, default) "
-                       f"or mask_decay (EVC's mask decay)")
-    if not 0 < supernet.mask_decay_rate < 1:
-        raise BadInput(f"mask_decay_rate={supernet.mask_decay_rate:g}: must be in (0, 1)")
-    if not 0 < supernet.mask_decay_fraction <= 1:
-        raise BadInput(f"mask_decay_fraction={supernet.mask_decay_fraction:g}: must be in (0, 1]")
-    if supernet.mask_decay_distill < 0:
-        raise BadInput(f"mask_decay_distill={supernet.mask_decay_distill:g}: must be >= 0")
 
 
 def check_runtime(cfg: Config) -> None:

@@ -47,7 +47,7 @@ class Stage1Config:
 
 @dataclass
 class SupernetConfig:
-    """Stage 2, cgSlimDecoder: mode selection under the complexity penalty, then exact landing."""
+    """Stage 2, whichever selector finds the levels' widths: targets, budget, landing."""
 
     target_gmacs: list[float] = option([], "GMAC targets, one level each (level 1 the highest)")
     interpolate: list[float] = option([], "extra targets between the levels, served by interpolated "
@@ -55,7 +55,17 @@ class SupernetConfig:
     steps: Optional[int] = option(None, "stage-2 steps (preset's if unset)")
     time_limit: Optional[float] = option(None, "stage-2 wall-clock budget in seconds (preset's if unset; "
                                                "0: none)")
-    selector_lr: float = option(1e-2, "learning rate of the mode-selection module")
+    tolerance: float = option(0.005, "landing: lowest acceptable GMACs, as a fraction below the target")
+    selector: str = option("gumbel", "how stage 2 finds each level's widths: gumbel (cgSlimDecoder's "
+                                     "mode selection) or mask_decay (EVC's mask decay from the stage-1 "
+                                     "teacher to each level's landed layout)")
+
+
+@dataclass
+class GumbelConfig:
+    """Stage 2's ``selector=gumbel``: the mode-selection module under the complexity penalty."""
+
+    mode_selection_lr: float = option(1e-2, "learning rate of the mode-selection module")
     hidden: int = option(64, "hidden units of the mode-selection module")
     embedding: str = option("onehot", "complexity vector of a level: onehot (N levels, N dims; targets "
                                       "between levels blend neighbouring one-hots linearly in GMACs) or "
@@ -66,16 +76,18 @@ class SupernetConfig:
     tau_start: float = option(3.0, "initial Gumbel-softmax temperature")
     tau_floor: float = option(0.1, "final temperature (> 0)")
     tau_schedule: str = option("exponential", "linear or exponential")
-    tolerance: float = option(0.005, "landing: lowest acceptable GMACs, as a fraction below the target")
-    selector: str = option("gumbel", "how stage 2 finds each level's widths: gumbel (cgSlimDecoder's "
-                                     "mode selection) or mask_decay (EVC's mask decay from the stage-1 "
-                                     "teacher to each level's landed layout)")
-    mask_decay_rate: Optional[float] = option(None, "mask decay: eta of Eq. 3, per step (preset's if "
-                                                    "unset: paper 4e-5, quick 0.2)")
-    mask_decay_fraction: float = option(0.3, "mask decay: fraction of the steps that decay the masks "
-                                             "(then pruned to the target widths; the rest fine-tunes)")
-    mask_decay_distill: float = option(1.0, "mask decay: weight of the distillation term lambda * "
-                                            "MSE(x_hat, teacher's x_hat) (0: RD loss alone)")
+
+
+@dataclass
+class MaskDecayConfig:
+    """Stage 2's ``selector=mask_decay``: EVC's mask decay (Wang et al., ICLR 2023, Eq. 1-3)."""
+
+    rate: Optional[float] = option(None, "eta of Eq. 3, per step (preset's if unset: paper 4e-5, "
+                                         "quick 0.2)")
+    fraction: float = option(0.3, "fraction of the steps that decay the masks (then pruned to the "
+                                  "target widths; the rest fine-tunes)")
+    distill: float = option(1.0, "weight of the distillation term lambda * MSE(x_hat, teacher's x_hat) "
+                                 "(0: RD loss alone)")
 
 
 @dataclass
@@ -212,6 +224,8 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     stage1: Stage1Config = field(default_factory=Stage1Config)
     supernet: SupernetConfig = field(default_factory=SupernetConfig)
+    gumbel: GumbelConfig = field(default_factory=GumbelConfig)
+    mask_decay: MaskDecayConfig = field(default_factory=MaskDecayConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     intra: IntraConfig = field(default_factory=IntraConfig)
     outer: OuterConfig = field(default_factory=OuterConfig)

@@ -1,7 +1,7 @@
 """What every entropy model here shares: quantisation, bits of likelihoods, CompressAI's scale table.
 
 Training noise: ``x + U(-0.5, 0.5)``. Outside a :func:`sample_noise` block it comes from torch's global
-generator. Inside one (the training steps of :mod:`search.training` and :mod:`search.supernet`) each
+generator. Inside one (the training steps of :mod:`search.training` and :mod:`search.stage2`) each
 sample of the batch draws its own noise from a generator seeded for that sample, so a sample's noise
 is the same whichever process of a distributed run holds it, whatever the batch is split into, and
 after a resume on any device.

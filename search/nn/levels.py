@@ -12,7 +12,7 @@ For a level ``l`` in ``[0, L - 1]`` (a real number gives a point between levels)
 
 with ``onehot(a | b)`` the zero vector when ``a`` is outside ``[0, b)``. ELF-VC feeds it to its codec
 as the level map; cgSlimDecoder's mode selection can take it as its complexity vector
-(:mod:`search.supernet.embedding`).
+(:mod:`search.stage2.gumbel.embedding`).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A target's band is ``[(1 - tolerance) * target, target]`` GMACs (lower where the option grid cannot
 come that close: down to the supernet level's landed GMACs). A sampler proposes layouts anywhere in
 the space, mostly far from every band; each proposal outside all bands is moved into the band of one
-target (in turn) with the fewest option changes: the exact landing of :mod:`search.supernet.landing`
+target (in turn) with the fewest option changes: the exact landing of :mod:`search.stage2.landing`
 with a score of 0 for the proposed option of each choice and -1 (and a little more per index step)
 for the others.
 """
@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..complexity import Complexity
-from ..supernet import land
+from ..stage2 import land
 
 
 @dataclass(frozen=True)

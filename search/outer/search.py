@@ -9,7 +9,6 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import optuna
-import torch
 from tqdm import tqdm
 
 from ..complexity import Complexity
@@ -18,9 +17,10 @@ from ..errors import BadInput
 from ..space import Space
 from .bands import Band, BandProjector
 from .results import StudyResult, best_postfix, choose, first_layouts, trials_frame
-from .scorer import LayoutScorer, Score, ScorerSpec
-from .study import BACKENDS, HEARTBEAT_INTERVAL, SAMPLERS, STUDY_FILE, Study, layout_of_params
-from .workers import WorkerSpec, start_workers
+from .loop import run_loop
+from .scorer import LayoutScorer, Score
+from .study import BACKENDS, SAMPLERS, STUDY_FILE, Study
+from .workers import follow_workers, worker_spec
 
 _RAY_ADDRESS = re.compile(r"^(auto|(ray://)?[A-Za-z0-9._-]+:\d{1,5})$")
 
@@ -101,8 +101,8 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
     bar.set_postfix(best_postfix(study.study, targets))
     try:
         if cfg.backend == "optuna" and cfg.workers > 1:
-            objective_s = _run_workers(study, [_worker_spec(study, scorer, cfg, seed + k, projector)
-                                               for k in range(cfg.workers)], bar)
+            objective_s = follow_workers(study, [worker_spec(study, scorer, cfg, seed + k, projector)
+                                                 for k in range(cfg.workers)], bar)
         elif cfg.backend == "optuna":
             objective_s = run_loop(study, scorer, cfg.trials, bar)
         else:
@@ -121,55 +121,3 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
 def _tolerance(bands: Sequence[Band]) -> float:
     """The landing tolerance the bands were made with (their narrowest relative width)."""
     return min(1 - band.low / band.target for band in bands)
-
-
-def run_loop(study: Study, scorer: Callable[[Mapping[str, int]], Score], trials: int,
-             bar: tqdm | None) -> float:
-    """Ask, score (with heartbeats) and tell until ``trials`` are finished, waiting for trials that
-    other processes run (failed and queued again by their heartbeat if those processes died); the
-    seconds spent scoring."""
-    objective_s = 0.0
-    while True:
-        trial = study.ask(trials)
-        if trial is None:
-            if not study.running():
-                return objective_s
-            time.sleep(HEARTBEAT_INTERVAL)  # another process's trial: finished, or failed when stale
-            continue
-        t0 = time.perf_counter()
-        try:
-            with study.heartbeat(trial):
-                score = scorer(layout_of_params(study.space, trial.params))
-        except Exception:
-            study.record(trial, None)
-            raise
-        objective_s += time.perf_counter() - t0
-        study.record(trial, score)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(best_postfix(study.study, study.targets))
-
-
-def _run_workers(study: Study, specs: Sequence[WorkerSpec], bar: tqdm | None) -> float:
-    """Worker processes do the trials; this process follows the study until they are done."""
-    processes = start_workers(specs)
-    done = len(study.complete())
-    while any(p.is_alive() for p in processes):
-        time.sleep(1.0)
-        finished = len(study.complete())
-        if bar is not None and finished > done:
-            bar.update(finished - done)
-            bar.set_postfix(best_postfix(study.study, study.targets))
-        done = finished
-    failed = [p.exitcode for p in processes if p.exitcode]
-    if failed and len(study.complete()) < specs[0].trials:
-        raise RuntimeError(f"outer search: {len(failed)} worker process(es) failed (exit codes {failed})")
-    return float("nan")  # the workers' scoring time is theirs
-
-
-def _worker_spec(study: Study, scorer, cfg: OuterConfig, seed: int, projector) -> WorkerSpec:
-    return WorkerSpec(str(study.out), str(study.space.path), study.complexity.profile.to_json(),
-                      list(study.targets), seed, cfg.sampler, cfg.storage,
-                      list(projector.bands) if projector else [], projector.tolerance if projector else 0.0,
-                      cfg.trials, max(1, torch.get_num_threads() // cfg.workers),
-                      ScorerSpec.of(scorer, study.space.path), study.weights_sha256)

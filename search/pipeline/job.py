@@ -26,7 +26,7 @@ from ..intra import IntraCodec
 from ..files import atomic_write
 from ..paths import PROFILE_DIR, RESULTS_DIR
 from ..space import LayoutFile, Space, load_space, open_layout
-from ..supernet import check_mask_decay, check_targets, tau_schedule
+from ..stage2 import check_stage2, check_targets
 from ..training import Runtime, codes_images, parse_device, start_runtime
 from .intra import check_intra, obtain_intra
 
@@ -168,8 +168,7 @@ def build_job(cfg: Config, space: Space, default_out: Callable[[list[float]], st
     targets = check_targets([float(t) for t in cfg.supernet.target_gmacs], low, high)
     interpolate = check_targets([float(t) for t in cfg.supernet.interpolate], low, high, "interpolate") \
         if cfg.supernet.interpolate else []
-    tau_schedule(cfg.supernet)
-    check_mask_decay(cfg.supernet, space, interpolate)
+    check_stage2(cfg, space, interpolate)
     Protocol.of(cfg.eval)
     check_intra(cfg)
     if codes_images(space.codec) and runtime.is_main:

@@ -37,7 +37,7 @@ from ..nn.layers import load_sliced
 from ..outer import (LayoutScorer, StudyResult, bands_of, check_outer, export_architecture,
                      run_study, validation_pairs)
 from ..reports import RENDERERS, Column, Point, plot_pareto, structure_table
-from ..supernet import LevelResult
+from ..stage2 import LevelResult, selector_named
 from ..training import codec_at_layout, frames_per_sample, latest_checkpoint, read_stage
 from .job import Job
 from .supernet_job import bpp_source, supernet_stages, video_figures
@@ -47,10 +47,10 @@ from .verdict import Contender, Verdict, grid_curve, judge, rd_rows
 def check_search(cfg) -> None:
     """The outer search's settings, and (``backend=ray``) the Ray cluster, before any training."""
     check_outer(cfg.outer)
-    if cfg.supernet.selector != "gumbel":
-        raise BadInput(f"selector={cfg.supernet.selector}: the main job's outer search samples layouts "
-                       f"from the Gumbel mode selection; mask decay runs in stage 2 alone (python -m "
-                       f"search.supernet ... selector={cfg.supernet.selector})")
+    if not selector_named(cfg.supernet.selector).shares_weights:
+        raise BadInput(f"selector={cfg.supernet.selector}: the main job's outer search scores any layout "
+                       f"with shared weights, which this selector does not leave; it runs in stage 2 "
+                       f"alone (python -m search.supernet ... selector={cfg.supernet.selector})")
     if cfg.outer.backend == "ray":
         from ..outer.ray_backend import check_ray
 

@@ -13,7 +13,7 @@ from ..files import atomic_write
 from ..reports import RENDERERS, Column, structure_table
 from ..space import layout_file
 from ..outer import export_architecture
-from ..supernet import LevelResult, MaskDecayNet, Supernet, train_supernet
+from ..stage2 import LevelResult, Stage2Net, train_stage2
 from ..training import read_stage, set_aside, stage1_checkpoint
 from .job import Job
 
@@ -23,7 +23,7 @@ STAGE2_FILES = ["checkpoints", "log.csv", "stage.json", "config.yaml"]
 STUDY_FILES = ["study.db", "trials.csv", "finetune", "ray"]
 
 
-def supernet_stages(job: Job, folder: Path) -> Supernet:
+def supernet_stages(job: Job, folder: Path) -> Stage2Net:
     """Stage 1 in ``folder/stage1`` (skipped when ``checkpoint=`` gives stage-1 weights), then stage 2
     in ``folder``, both on the job's runtime (device, precision, processes). A stage that has ended
     (``stage.json``) is not trained again, unless ``extend=`` names it."""
@@ -35,9 +35,8 @@ def supernet_stages(job: Job, folder: Path) -> Supernet:
     weights = cfg.checkpoint or stage1_checkpoint(job.space, job.clips, cfg.training, cfg.stage1,
                                                   folder / "stage1", seed=cfg.seed, meta=meta,
                                                   runtime=job.runtime, extend=cfg.extend == "stage1")
-    return train_supernet(job.space, job.complexity, weights, job.targets, job.clips, cfg.training,
-                          cfg.supernet, folder, seed=cfg.seed, meta=meta, runtime=job.runtime,
-                          extend=cfg.extend == "stage2")
+    return train_stage2(job.space, job.complexity, weights, job.targets, job.clips, cfg, folder,
+                        seed=cfg.seed, meta=meta, runtime=job.runtime, extend=cfg.extend == "stage2")
 
 
 def prepare_extension(job: Job, folder: Path) -> None:
@@ -76,7 +75,7 @@ def video_figures(job: Job, model) -> dict[str, float]:
     return mean_figures(job.evaluate(model))
 
 
-def evaluate_levels(job: Job, net: Supernet | MaskDecayNet, levels: list[LevelResult]
+def evaluate_levels(job: Job, net: Stage2Net, levels: list[LevelResult]
                     ) -> dict[str, float]:
     """PSNR, MS-SSIM and bpp of each landed layout (into its ``metrics``) and of the full decoder
     (returned), through the sliced model with the shared weights (mask decay: the level's merged,
@@ -137,15 +136,17 @@ def write_levels(job: Job, levels: list[LevelResult], original: Mapping[str, flo
     atomic_write(out / "summary.json", json.dumps(summary, indent=1) + "\n")
 
 
-def export_mask_decay_levels(job: Job, net: MaskDecayNet, levels: list[LevelResult]) -> None:
-    """``layouts/<level>.yaml`` and ``weights/<level>.pt``: each level's merged, pruned codec (its kept
-    channels, not the leading ones)."""
+def export_level_weights(job: Job, net: Stage2Net, levels: list[LevelResult]) -> None:
+    """``layouts/<level>.yaml`` and ``weights/<level>.pt`` of each level whose weights are not the
+    shared weights' leading channels (mask decay: its merged, pruned codec, its kept channels)."""
     for index, level in enumerate(levels):
+        weights = net.export_weights(index)
+        if weights is None:
+            continue
         stem = level.name.lower().replace(" ", "_")
-        export_architecture(job.space, level.layout, net.merged(index), job.out, stem,
-                            job.profile.resolution, level.landing.gmacs,
-                            {"selector": "mask_decay", "target_gmacs": level.target},
-                            keep=net.kept(index))
+        export_architecture(job.space, level.layout, weights[0], job.out, stem, job.profile.resolution,
+                            level.landing.gmacs, {"selector": job.cfg.supernet.selector,
+                                                  "target_gmacs": level.target}, keep=weights[1])
 
 
 def print_levels(levels: list[LevelResult], out: Path) -> None:
@@ -171,7 +172,6 @@ def run_supernet_job(job: Job) -> list[LevelResult]:
     levels = net.levels(job.cfg.supernet.tolerance, job.interpolate)
     original = evaluate_levels(job, net, levels)
     write_levels(job, levels, original)
-    if isinstance(net, MaskDecayNet):
-        export_mask_decay_levels(job, net, levels)
+    export_level_weights(job, net, levels)
     print_levels(levels, job.out)
     return levels

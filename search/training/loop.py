@@ -1,5 +1,5 @@
 """The training loop shared by stage 1 (:mod:`search.training.stage1`) and stage 2
-(:mod:`search.supernet.stage2`).
+(:mod:`search.stage2.loop`).
 
 It owns what every long run needs and nothing codec-specific: atomic checkpoints every N steps, resume
 from the newest one after a kill (losing at most the steps since it), a tqdm bar with the figures that

@@ -1,6 +1,6 @@
 """Where and how training computes: the device, mixed precision, torch.compile and several processes.
 
-The one place both training stages (:mod:`search.training.stage1`, :mod:`search.supernet.stage2`) take
+The one place both training stages (:mod:`search.training.stage1`, :mod:`search.stage2`) take
 these from:
 
 * **device**: ``auto`` (CUDA when torch sees a GPU, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..errors import BadInput
+from ...errors import BadInput
 
 
 def gumbel_noise(shape: torch.Size, generator: torch.Generator | None = None,

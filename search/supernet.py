@@ -1,4 +1,5 @@
 """``python -m search.supernet``: the stage-2 command (:mod:`search.commands.supernet`)."""
 from search.commands.supernet import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -19,9 +19,9 @@ from typing import Sequence
 
 import torch
 
-from ..config import embedding_dims
-from ..errors import BadInput
-from ..nn.levels import LevelEmbedding
+from ...config import embedding_dims
+from ...errors import BadInput
+from ...nn.levels import LevelEmbedding
 
 
 class ComplexityEmbedding:

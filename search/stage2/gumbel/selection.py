@@ -1,9 +1,9 @@
 """The mode-selection module of cgSlimDecoder and the differentiable complexity of its choices.
 
 The module maps a complexity vector (one-hot over the N levels, or ELF-VC's level embedding of them:
-:mod:`search.supernet.embedding`; any non-negative vector summing to 1) through a small network to
+:mod:`search.stage2.gumbel.embedding`; any non-negative vector summing to 1) through a small network to
 logits over the width options of every choice (tied layers share one choice). Widths are sampled with
-Gumbel-softmax and the straight-through trick (:mod:`search.supernet.gumbel`).
+Gumbel-softmax and the straight-through trick (:mod:`search.stage2.gumbel.sampling`).
 
 The sampled layout's GMACs ``C_i`` (Eq. 2-3 of the supplementary) are the closed form written over the
 one-hot choice vectors ``a``: ``C = [a, 1]^T P [a, 1]`` (:class:`search.complexity.Complexity`). With the
@@ -19,10 +19,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..complexity import Complexity
-from ..errors import BadInput
-from ..space import Space
-from .gumbel import gumbel_softmax_st
+from ...complexity import Complexity
+from ...errors import BadInput
+from ...space import Space
+from .sampling import gumbel_softmax_st
 
 
 def complexity_vector(levels: int, level: int | None = None, weights: Sequence[float] | None = None
@@ -88,6 +88,6 @@ def choices_for_codec(space: Space, samples: Sequence[torch.Tensor]) -> dict:
     return out
 
 
-def sample(selector: ModeSelection, vector: torch.Tensor, tau: float,
+def sample(mode_selection: ModeSelection, vector: torch.Tensor, tau: float,
            generator: torch.Generator | None = None, noise: bool = True) -> list[torch.Tensor]:
-    return [gumbel_softmax_st(logits, tau, generator, noise) for logits in selector(vector)]
+    return [gumbel_softmax_st(logits, tau, generator, noise) for logits in mode_selection(vector)]

@@ -192,8 +192,9 @@ def read_tolerances(path: Path = TOLERANCES) -> dict[str, float]:
 
 def cpu_capability(env: dict[str, str] | None = None) -> str:
     """ATen's kernel capability under ``env`` (as torch reports it)."""
-    done = subprocess.run([sys.executable, "-c", "import torch; print(torch.backends.cpu.get_cpu_capability())"],
-                          capture_output=True, text=True, check=True, env={**os.environ, **(env or {})})
+    script = "import torch; print(torch.backends.cpu.get_cpu_capability())"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          env={**os.environ, **(env or {})})
     return done.stdout.strip()
 
 

@@ -190,6 +190,9 @@ class CompareConfig:
     resamples: int = option(2000, "bootstrap resamples of every interval (over sequences or images, "
                                   "over GOPs when there is one sequence, and over seeds)")
     confidence: float = option(0.95, "confidence of the bootstrap intervals")
+    seeds: list[int] = option([], "combine the seeds of a run: each input naming seed<N> stands for "
+                                  "these seeds' folders (folders differing only in seed<N> combine "
+                                  "anyway)")
 
 
 @dataclass

@@ -120,6 +120,9 @@ def comparisons(inputs: list[str]) -> list[Pair]:
     for spec in inputs:
         runs.setdefault(_run_key(spec), []).append(load_curves(spec))
     groups = list(runs.values())
+    for seeds in groups:  # one run's seeds: one label for its curves
+        for curve in (c for curves in seeds for c in curves if len(seeds) > 1):
+            curve.label = SEED.sub("seed*", curve.label)
     if len(groups) == 1:
         seeds = groups[0]
         if all(len(curves) == 1 for curves in seeds):

@@ -9,13 +9,13 @@ checkpoints and ``stage.json``; finished stages are never trained again) runs, i
         steps=1000000 time_limit=2000 threads=1 out=results/reference/slimcae-stage1
     python -m search.run space=slimcae preset=quick target_gmacs=[30,15,8] lmbda=[256,512,1024,2048] \
         checkpoint=results/reference/slimcae-stage1/checkpoints/<newest>.pt crop=128 batch=8 lr=5e-4 \
-        steps=1000000 time_limit=420 threads=1 test_data=results/heldout-images \
+        steps=1000000 time_limit=300 trials=16 threads=1 test_data=results/heldout-images \
         out=results/reference/slimcae
 
 Why these settings rather than the quick preset's: at crop 64 SlimCAE's latent is 4x4 (stride 16) and
 barely sees image structure; 128x128 crops of batch 8 at lr 5e-4 (Adam) let a factorized-prior codec
 learn a usable transform within minutes. Stage 1 (the whole codec) trains once, at lambda 1024, for
-2000 s; each lambda's stage 2 starts from it and trains the shared weights at its own lambda for 420 s
+2000 s; each lambda's stage 2 starts from it and trains the shared weights at its own lambda for 300 s (the outer search scores 16 sampled layouts per lambda)
 (fine-tuning one pretrained model to the other rates, as learned codecs' lower-rate models commonly
 are, instead of four stage-1 runs that a shared 2-core machine cannot afford in the time).
 Extra ``key=value`` arguments go to both commands (e.g. ``threads=2`` on an idle machine). One torch thread: on a machine shared with other jobs two threads
@@ -30,7 +30,7 @@ from pathlib import Path
 SHARED = {"space": "slimcae", "preset": "quick", "crop": "128", "batch": "8", "lr": "5e-4",
           "steps": "1000000", "threads": "1"}
 STAGE1 = {**SHARED, "lmbda": "1024", "time_limit": "2000", "out": "results/reference/slimcae-stage1"}
-SEARCH = {**SHARED, "target_gmacs": "[30,15,8]", "lmbda": "[256,512,1024,2048]", "time_limit": "420",
+SEARCH = {**SHARED, "target_gmacs": "[30,15,8]", "lmbda": "[256,512,1024,2048]", "time_limit": "300", "trials": "16",
           "test_data": "results/heldout-images", "out": "results/reference/slimcae"}
 
 

@@ -135,3 +135,20 @@ def test_seeds_combine_into_one_interval(tmp_path):
     assert main([str(anchor), folders[0], "seeds=[0,1]", f"out={tmp_path / 'bd2'}",
                  "resamples=300"]) == 0
     assert overall_row(tmp_path / "bd2")["units"] == "2 seeds x 4 sequences"
+
+
+def test_anchor_against_every_curve_of_a_main_job(tmp_path):
+    anchor = write_sequences(tmp_path / "jpeg" / "sequences.csv")
+    anchor_rows = pd.read_csv(anchor).rename(columns={"lambda": "quality"})  # as search.anchors writes
+    anchor_rows.to_csv(anchor, index=False)
+    run = tmp_path / "run"
+    tables = [pd.read_csv(write_sequences(tmp_path / f"{k}.csv", rate_factor=f)).assign(layout=name)
+              for k, (name, f) in enumerate((("Chosen @30", 0.9), ("Uniform @30", 1.1)))]
+    run.mkdir()
+    pd.concat(tables).to_csv(run / "rd_points.csv", index=False)
+    assert main([str(anchor), str(run), f"out={tmp_path / 'bd'}", "resamples=100"]) == 0
+    table = pd.read_csv(tmp_path / "bd" / "bd.csv")
+    overall = table[(table["metric"] == "psnr") & (table["class"] == "(mean over classes)")]
+    assert dict(zip(overall["test"], overall["bd_rate"].round(6))) == {"Chosen @30": -10.0,
+                                                                       "Uniform @30": 10.0}
+    assert set(overall["anchor"]) == {"jpeg"}

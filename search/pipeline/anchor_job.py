@@ -32,5 +32,6 @@ def run_anchor(cfg: Config) -> tuple[Path, Path, pd.DataFrame, dict[str, pd.Data
     if folder.suffix == ".csv":
         folder, frames_csv = folder.parent, folder
     frames = evaluate_classical(codec, sequences, protocol, values, cfg.anchors.speed)
-    tables = write_eval(frames, folder, frames_csv, title=f"{codec.name}: {codec.settings(cfg.anchors.speed)}")
+    title = f"{codec.name}: {codec.settings(cfg.anchors.speed)}"
+    tables = write_eval(frames, folder, frames_csv, title=title)
     return folder, frames_csv, frames, tables

@@ -333,8 +333,19 @@ def run_compare(cfg: CompareConfig, out: Path, seed: int = 0) -> pd.DataFrame:
     if not pairs:
         raise BadInput(f"{cfg.inputs[0]}: nothing to compare (no levels with an original, no chosen "
                        f"with a uniform)")
-    tables = [pair_table(pair, metric, cfg, seed) for pair in pairs for metric in ("psnr", "ms_ssim")
-              if all(metric in c.sequences.columns for run in pair.runs for c in run)]
+    tables, notes = [], []
+    for pair in pairs:
+        for metric in ("psnr", "ms_ssim"):
+            if not all(metric in c.sequences.columns for run in pair.runs for c in run):
+                continue
+            try:
+                tables.append(pair_table(pair, metric, cfg, seed))
+            except BadInput as err:  # e.g. curves that do not overlap: the other pairs still count
+                notes.append(str(err))
+    if not tables:
+        raise BadInput(notes[0])
+    for note in dict.fromkeys(notes):
+        print(f"note: no BD figures for {note}")
     result = pd.concat(tables, ignore_index=True)
     atomic_write(out / "bd.csv", result.to_csv(index=False))
     curves = {}

@@ -49,9 +49,10 @@ class ClassicalCodec:
 
     def settings(self, speed: str = "") -> str:
         """One line saying how the codec runs (the ``settings`` column of the tables)."""
-        opts = ", ".join(f"{k}={v}" for k, v in self.options.items())
-        return f"{self.library} {self.parameter} sweep; preset {speed or self.speed}" + (f"; {opts}"
-                                                                                        if opts else "")
+        opts = [f"{k}={v}" for k, v in self.options.items()]
+        preset = speed or self.speed
+        return "; ".join([f"{self.library} {self.parameter} sweep"] + ([f"preset {preset}"] if preset else [])
+                         + opts)
 
 
 #: the anchors. Image sweeps cover about 0.1..2 bpp on photographs; the video presets are the ones

@@ -54,3 +54,20 @@ def test_unbounded_when_the_statistic_mostly_fails():
     interval = bootstrap(lambda idx: np.nan if idx[0] != 0 else 1.0, 5, lower_is_better=True,
                          resamples=100)
     assert interval.low == -np.inf and interval.high == np.inf and interval.verdict == UNDECIDED
+
+
+def test_grid_interval_resamples_seeds_and_sequences():
+    from search.evaluation.intervals import grid_interval
+
+    one_row = grid_interval([1.0, 2.0, 3.0, 4.0, 5.0], lower_is_better=True, seed=3, resamples=500)
+    assert one_row.estimate == pytest.approx(3.0) and one_row.low < 3.0 < one_row.high
+    # the estimate weighs columns: two classes of 1 and 3 sequences give each class half
+    weighted = grid_interval([[0.0, 4.0, 4.0, 4.0]], weights=[0.5, 1 / 6, 1 / 6, 1 / 6],
+                             lower_is_better=True, resamples=200)
+    assert weighted.estimate == pytest.approx(2.0)
+    # seeds that disagree widen the interval beyond the spread of one seed's sequences
+    grid = np.array([[-10.0, -11.0, -9.0], [-2.0, -3.0, -1.0]])
+    both = grid_interval(grid, lower_is_better=True, seed=0, resamples=1000)
+    assert both.units == 6 and both.low < -9 and both.high > -3 and both.verdict == "better"
+    assert grid_interval([[np.nan, 1.0]], lower_is_better=True).estimate == 1.0  # missing cells skipped
+    assert grid_interval([[2.0]], lower_is_better=True).verdict == "one unit"

@@ -199,6 +199,24 @@ class CompareConfig:
     inputs: list[str] = option([], "eval outputs (frames.csv, sequences.csv or their folder) or a main "
                                     "job's folder; the first is the anchor")
     method: str = option("akima", "interpolation of the curves: akima, pchip or cubic")
+    resamples: int = option(2000, "bootstrap resamples of every interval (over sequences or images, "
+                                  "over GOPs when there is one sequence, and over seeds)")
+    confidence: float = option(0.95, "confidence of the bootstrap intervals")
+    seeds: list[int] = option([], "combine the seeds of a run: each input naming seed<N> stands for "
+                                  "these seeds' folders (folders differing only in seed<N> combine "
+                                  "anyway)")
+
+
+@dataclass
+class AnchorsConfig:
+    """A classical codec run over a quality sweep on test sequences (an anchor for BD-rates)."""
+
+    codec: str = option("", "jpeg, webp or avif (images, Pillow); x264, x265 or svtav1 (video, PyAV, "
+                            "low delay IPPP)")
+    quality: list[float] = option([], "the sweep: Pillow quality (images) or CRF (video); empty: the "
+                                      "codec's own sweep")
+    speed: str = option("", "encoder preset: x264/x265 ultrafast..veryslow (default veryslow), "
+                            "SVT-AV1 0..13 (default 8), AVIF 0..10 (default 4); empty: the default")
 
 
 @dataclass
@@ -232,6 +250,7 @@ class Config:
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
+    anchors: AnchorsConfig = field(default_factory=AnchorsConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
 

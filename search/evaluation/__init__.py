@@ -5,9 +5,9 @@ from .coding import code_i_frame, code_p_frame, evaluate, evaluate_sequence, str
 from .images import code_image, evaluate_images, image_indices
 from .metrics import msssim, plane_psnr, psnr
 from .protocol import CONDITIONS, Condition, Protocol
-from .summary import mean_figures, overall, per_class, per_sequence
+from .summary import mean_figures, overall, per_class, per_sequence, point_column
 
 __all__ = ["QUALITY", "bd_pair", "bd_table", "code_i_frame", "code_p_frame", "evaluate", "evaluate_sequence", "stream_bits",
            "code_image", "evaluate_images", "image_indices", "msssim",
            "plane_psnr", "psnr", "CONDITIONS", "Condition", "Protocol", "mean_figures", "overall",
-           "per_class", "per_sequence"]
+           "per_class", "per_sequence", "point_column"]

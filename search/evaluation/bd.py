@@ -28,17 +28,31 @@ def bd_pair(rate_anchor: Sequence[float], quality_anchor: Sequence[float], rate_
         if len(rates) < 2:
             raise BadInput(f"{where}: the {name} curve has {len(rates)} RD point(s); BD figures need "
                            f"at least 2 (one checkpoint per lambda)")
-    args = [np.asarray(v, dtype=float) for v in (rate_anchor, quality_anchor, rate_test, quality_test)]
-    order = [np.argsort(args[0]), np.argsort(args[2])]
-    args = [args[0][order[0]], args[1][order[0]], args[2][order[1]], args[3][order[1]]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rate = bd.bd_rate(*args, method=method, require_matching_points=False)
-        quality = bd.bd_psnr(*args, method=method, require_matching_points=False)
+    args = [*_distinct(rate_anchor, quality_anchor), *_distinct(rate_test, quality_test)]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rate = bd.bd_rate(*args, method=method, require_matching_points=False)
+            quality = bd.bd_psnr(*args, method=method, require_matching_points=False)
+    except (ValueError, AssertionError) as err:  # the package's checks of a curve's shape
+        raise BadInput(f"{where}: no BD figures ({err}); a curve's quality must rise with its rate "
+                       f"(anchor {np.round(args[1], 3).tolist()}, test {np.round(args[3], 3).tolist()})"
+                       ) from None
     if not (np.isfinite(rate) and np.isfinite(quality)):
         raise BadInput(f"{where}: the RD curves do not overlap in quality; no BD figures (anchor "
                        f"{min(args[1]):.3f}..{max(args[1]):.3f}, test {min(args[3]):.3f}..{max(args[3]):.3f})")
     return float(rate), float(quality)
+
+
+def _distinct(rates: Sequence[float], qualities: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    """A curve's operating points ordered by rate: a point whose quality is not above that of every
+    point of lower rate (more bits for no better quality: e.g. JPEG quality 2 against 1, the same file)
+    is not one, and is left out."""
+    points = np.unique(np.stack([np.asarray(rates, dtype=float), np.asarray(qualities, dtype=float)], 1),
+                       axis=0)
+    best = np.maximum.accumulate(points[:, 1])
+    keep = np.concatenate([[True], points[1:, 1] > best[:-1]])
+    return points[keep, 0], points[keep, 1]
 
 
 def bd_table(anchor: pd.DataFrame, test: pd.DataFrame, metric: str = "psnr", method: str = METHOD,

@@ -74,6 +74,12 @@ def bootstrap(statistic: Callable[[np.ndarray], float], units: int, *, lower_is_
         return Interval(estimate, estimate, estimate, confidence, units, 0, ONE_UNIT)
     rng = np.random.default_rng(seed)
     draws = np.array([statistic(rng.integers(0, units, units)) for _ in range(resamples)], dtype=float)
+    return _percentile(estimate, draws, units, resamples, confidence, lower_is_better)
+
+
+def _percentile(estimate: float, draws: np.ndarray, units: int, resamples: int, confidence: float,
+                lower_is_better: bool) -> Interval:
+    """The percentile interval of the resampled ``draws`` (non-finite ones dropped)."""
     finite = draws[np.isfinite(draws)]
     if finite.size < resamples / 2:
         low, high = -np.inf, np.inf
@@ -90,3 +96,38 @@ def mean_interval(values, *, lower_is_better: bool, seed: int = 0, resamples: in
     array = np.asarray(values, dtype=float)
     return bootstrap(lambda idx: float(array[idx].mean()), len(array), lower_is_better=lower_is_better,
                      seed=seed, resamples=resamples, confidence=confidence)
+
+
+def grid_interval(values, *, weights=None, lower_is_better: bool, seed: int = 0,
+                  resamples: int = RESAMPLES, confidence: float = CONFIDENCE) -> Interval:
+    """Interval of the weighted mean of a ``rows x columns`` table of per-unit figures, resampling rows
+    and columns independently (a two-stage bootstrap: e.g. seeds x sequences, so that both the
+    training noise between seeds and the content's spread count).
+
+    ``weights`` (one per column; default equal) make the estimate a mean over classes of class means
+    when each sequence weighs ``1 / (classes * sequences in its class)``. Missing cells (NaN) are left
+    out of each mean. One row is :func:`mean_interval` with weights; ``units`` is ``rows * columns``.
+    """
+    if not 0 < confidence < 1:
+        raise BadInput(f"grid_interval: confidence must lie in (0, 1), got {confidence}")
+    table = np.atleast_2d(np.asarray(values, dtype=float))
+    rows, columns = table.shape
+    w = np.ones(columns) if weights is None else np.asarray(weights, dtype=float)
+    if rows * columns < 1 or w.shape != (columns,):
+        raise BadInput(f"grid_interval: {rows}x{columns} values with {w.size} column weights")
+
+    def means(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Weighted means of the cells ``r x c`` of each resample (``r``: [k, rows], ``c``: [k, columns])."""
+        cells = table[r[:, :, None], c[:, None, :]]
+        cell_w = np.broadcast_to(w[c][:, None, :], cells.shape) * np.isfinite(cells)
+        total = cell_w.sum(axis=(1, 2))
+        sums = np.nansum(cells * cell_w, axis=(1, 2))
+        return np.where(total > 0, sums / np.where(total > 0, total, 1), np.nan)
+
+    estimate = float(means(np.arange(rows)[None], np.arange(columns)[None])[0])
+    units = rows * columns
+    if units < 2:
+        return Interval(estimate, estimate, estimate, confidence, units, 0, ONE_UNIT)
+    rng = np.random.default_rng(seed)
+    draws = means(rng.integers(0, rows, (resamples, rows)), rng.integers(0, columns, (resamples, columns)))
+    return _percentile(estimate, draws, units, resamples, confidence, lower_is_better)

@@ -2,7 +2,8 @@
 
 A sequence's figure is the mean over its coded frames (I-frames included); a class's is the mean over
 its sequences; the overall figure is the mean over classes. With several RD points (one checkpoint per
-lambda) every table has a ``lambda`` column.
+lambda) every table has a ``lambda`` column; a classical codec's sweep (:mod:`.classical`) has a
+``quality`` column instead (its CRF or quality setting), the RD point of its tables.
 """
 from __future__ import annotations
 
@@ -16,8 +17,18 @@ def _metrics(frame: pd.DataFrame) -> list[str]:
     return [m for m in METRICS if m in frame.columns]
 
 
+#: the column that labels an RD point: a learned codec's lambda, or a classical codec's quality setting
+POINT_COLUMNS = ("lambda", "quality")
+
+
+def point_column(frame: pd.DataFrame) -> str | None:
+    """The column of ``frame`` that labels its RD points (None: a single point)."""
+    return next((c for c in POINT_COLUMNS if c in frame.columns), None)
+
+
 def _points(frame: pd.DataFrame) -> list[str]:
-    return ["lambda"] if "lambda" in frame.columns else []
+    column = point_column(frame)
+    return [column] if column else []
 
 
 def per_sequence(frames: pd.DataFrame) -> pd.DataFrame:

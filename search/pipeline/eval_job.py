@@ -16,7 +16,7 @@ import torch
 from ..config import Config
 from ..data import Clips, open_test_set
 from ..errors import BadInput
-from ..evaluation import Protocol, evaluate, per_class, per_sequence
+from ..evaluation import Protocol, evaluate, per_class, per_sequence, point_column
 from ..files import atomic_write
 from ..paths import RESULTS_DIR
 from ..reports import plot_rd
@@ -96,7 +96,7 @@ def write_eval(frames: pd.DataFrame, folder: Path, frames_csv: Path, title: str)
     atomic_write(frames_csv, frames.to_csv(index=False))
     atomic_write(folder / "sequences.csv", sequences.to_csv(index=False))
     atomic_write(folder / "classes.csv", classes.to_csv(index=False))
-    if frames["lambda"].nunique() > 1:
+    if point_column(frames) and frames[point_column(frames)].nunique() > 1:
         for metric, stem in (("psnr", "rd_psnr"), ("ms_ssim", "rd_msssim")):
             curves = {str(group): list(zip(rows["bpp"], rows[metric]))
                       for group, rows in classes.groupby("class", sort=False)}

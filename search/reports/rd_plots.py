@@ -15,7 +15,8 @@ def plot_rd(curves: Mapping[str, Sequence[tuple[float, float]]], out_stem: Path 
             title: str = "", mse_trained: bool = True) -> tuple[Path, Path]:
     """Draw each curve (label -> (bpp, quality) points) into ``<out_stem>.png`` and ``.svg``.
 
-    ``metric`` is ``psnr`` or ``ms_ssim``; MS-SSIM of models trained for MSE is labelled so.
+    ``metric`` is ``psnr`` or ``ms_ssim``; MS-SSIM of models trained for MSE is labelled so. Points
+    given as ``(bpp, quality, low, high)`` get error bars from ``low`` to ``high`` (an interval).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -27,8 +28,12 @@ def plot_rd(curves: Mapping[str, Sequence[tuple[float, float]]], out_stem: Path 
         ordered = sorted(points)
         if not ordered:
             continue
-        xs, ys = np.array(ordered).T
-        ax.plot(xs, ys, marker=MARKERS[k % len(MARKERS)], lw=1.3, ms=5, label=label)
+        columns = np.array(ordered, dtype=float).T
+        xs, ys = columns[0], columns[1]
+        line, = ax.plot(xs, ys, marker=MARKERS[k % len(MARKERS)], lw=1.3, ms=5, label=label)
+        if len(columns) == 4 and np.isfinite(columns[2:]).all():
+            ax.errorbar(xs, ys, yerr=np.abs(np.stack([ys - columns[2], columns[3] - ys])), fmt="none",
+                        ecolor=line.get_color(), elinewidth=0.9, capsize=2.5)
     ax.set_xlabel("bpp (I-frames included)")
     if metric == "psnr":
         ax.set_ylabel("PSNR (dB, RGB)")

@@ -8,6 +8,11 @@ TRAINING_RUNTIME_KEYS = ("device=runtime.device", "precision=runtime.precision",
 #: commands that only run a codec (evaluation) or trace it once (profiles) take the device alone
 DEVICE_KEY = "device=runtime.device"
 
+#: the I-frame codec's keys (``search.train``, ``search.eval``, ``search.supernet``, ``search.run``)
+INTRA_KEYS = ("intra=intra.mode", "intra_quality=intra.quality", "intra_checkpoint=intra.checkpoint",
+              "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
+              "intra_quick_time_limit=intra.quick_time_limit")
+
 #: the stage-2 job's keys, in ``--help`` order (``name`` or ``name=section.field``)
 SUPERNET_KEYS = (
     "space", "target_gmacs=supernet.target_gmacs", "interpolate=supernet.interpolate", "resolution",
@@ -24,8 +29,7 @@ SUPERNET_KEYS = (
     "eval_gop_size=eval.gop_size", "bitstream=eval.bitstream", "seed", "out",
     "time_limit=supernet.time_limit", "checkpoint_every=training.checkpoint_every", "threads",
     "test_data=eval.data", "condition=eval.condition", "yuv_to_rgb=eval.yuv_to_rgb",
-    "intra=intra.mode", "intra_checkpoint=intra.checkpoint", "intra_model=intra.model",
-    "intra_quick_steps=intra.quick_steps", "intra_quick_time_limit=intra.quick_time_limit", "extend",
+    *INTRA_KEYS, "extend",
     *TRAINING_RUNTIME_KEYS)
 
 #: the outer search's keys

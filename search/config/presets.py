@@ -25,10 +25,10 @@ EXTEND = ("none", "stage1", "stage2")
 PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
     "quick": {"crop": 64, "batch": 4, "lr": 3e-4, "steps": 200, "lambda": 1024.0,
               "time_limit": 270.0, "checkpoint_every": 25, "finetune_steps": 20,
-              "mask_decay_rate": 0.2},
+              "mask_decay_rate": 0.2, "intra": "hevc"},
     "paper": {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 1024.0,
               "time_limit": None, "checkpoint_every": 1000, "finetune_steps": 20_000,
-              "mask_decay_rate": 4e-5},
+              "mask_decay_rate": 4e-5, "intra": "learned"},
 }
 #: seconds of stage 1 and stage 2 when the main job runs both within the quick preset's 10 minutes
 #: (each stage alone may take the preset's whole time limit)
@@ -61,7 +61,11 @@ def resolve(cfg: Config, codec: Any, codec_name: str, main_job: bool = False) ->
     stage1 = _fill(cfg.stage1, table_stage1, {})
     supernet = _fill(cfg.supernet, table_stage2, {})
     outer = _fill(cfg.outer, table, {})
-    out = dataclasses.replace(cfg, training=training, stage1=stage1, supernet=supernet, outer=outer)
+    # the I-frame coder: the quick preset's is classical (x265 intra needs no training), the paper
+    # preset's the learned image codec the papers after DVC use
+    intra = dataclasses.replace(cfg.intra, mode=cfg.intra.mode or table["intra"])
+    out = dataclasses.replace(cfg, training=training, stage1=stage1, supernet=supernet, outer=outer,
+                              intra=intra)
     check(out, codec, codec_name)
     return out
 

@@ -29,6 +29,7 @@ from ..training import codes_images, train_stage1
 COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
     "space", "preset", "layout", "checkpoint", "data", "lmbda=training.lmbda", "steps=stage1.steps",
     "batch=training.batch", "crop=training.crop", "lr=training.lr", "gop=training.gop",
+    "start=training.start",
     "reference=training.reference", "time_limit=stage1.time_limit",
     "checkpoint_every=training.checkpoint_every", *INTRA_KEYS, "seed", "out", "threads", "extend",
     *TRAINING_RUNTIME_KEYS))

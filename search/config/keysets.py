@@ -18,7 +18,7 @@ SUPERNET_KEYS = (
     "space", "target_gmacs=supernet.target_gmacs", "interpolate=supernet.interpolate", "resolution",
     "checkpoint", "preset", "data", "lmbda=training.lmbda", "steps=supernet.steps",
     "stage1_steps=stage1.steps", "stage1_time_limit=stage1.time_limit", "batch=training.batch",
-    "crop=training.crop", "lr=training.lr", "selector_lr=supernet.selector_lr",
+    "crop=training.crop", "lr=training.lr", "start=training.start", "selector_lr=supernet.selector_lr",
     "hidden=supernet.hidden", "embedding=supernet.embedding", "embedding_dims=supernet.embedding_dims",
     "beta=supernet.beta", "beta_below=supernet.beta_below",
     "tau_start=supernet.tau_start", "tau_floor=supernet.tau_floor",

@@ -34,6 +34,10 @@ class TrainingConfig:
     reference: str = option("gt", "reference of each P-frame: gt (ground truth) or recon (previous "
                                   "reconstruction, for GOP training)")
     checkpoint_every: Optional[int] = option(None, "steps between checkpoints (preset's if unset)")
+    start: Optional[str] = option(None, "initial values of a codec trained from scratch: copy (the P-frame "
+                                        "path starts as 'copy the reference', where the codec has such "
+                                        "a start: FVC) or public (the public code's random start); "
+                                        "preset's if unset (quick: copy, paper: public)")
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""Classical I-frames: x265's HEVC intra (as BPG) and AVIF through their real bitstreams, the presets'
-I-frame coders, and the keys' bad input."""
+"""A real codec on this machine: classical I-frames (x265's HEVC intra, as BPG, and AVIF) through their
+real bitstreams, the presets' I-frame coders, FVC's "copy the reference" start, and the keys' bad input."""
 from __future__ import annotations
 
 import pytest
@@ -85,3 +85,34 @@ def test_bad_intra_keys(capsys, tmp_path, args, needle):
 def test_classical_intra_rejects_unknown_kind():
     with pytest.raises(BadInput):
         ClassicalIntra("bpg", 27)
+
+
+def test_fvc_starts_as_copy_with_the_public_keys(frame):
+    """start=copy moves only initial values: the same keys and shapes (a public state dict loads
+    strictly), and before any training the P-frame path returns the reference exactly."""
+    from search.training.weights import start_codec
+
+    space = load_space("fvc")
+    public = space.codec(space.full_layout())
+    copy = start_codec(space.codec(space.full_layout()), "copy")
+    assert {k: v.shape for k, v in copy.state_dict().items()} == \
+        {k: v.shape for k, v in public.state_dict().items()}
+    copy.load_state_dict(public.state_dict(), strict=True)  # and back: keys load strictly
+    start_codec(copy, "copy").eval()
+    ref, x = frame, frame.flip(-1)
+    with torch.no_grad():
+        assert torch.allclose(copy(ref, x)["x_hat"], ref, atol=1e-5)
+        assert not torch.allclose(public.eval()(ref, x)["x_hat"], ref, atol=1e-2)
+    dvc = load_space("dvc")  # a codec without such a start keeps the public one
+    built = dvc.codec(dvc.full_layout())
+    before = {k: v.clone() for k, v in built.state_dict().items()}
+    assert all(torch.equal(before[k], v) for k, v in start_codec(built, "copy").state_dict().items())
+
+
+def test_bad_start_key(capsys, tmp_path):
+    from search.commands import train as train_cli
+
+    with pytest.raises(SystemExit) as exc:
+        train_cli.main(["space=fvc", "start=zeros", f"out={tmp_path / 'run'}"])
+    assert exc.value.code == 2 and "start='zeros': expected copy" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

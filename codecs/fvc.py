@@ -334,6 +334,41 @@ class FVC(Codec):
     QUICK = {"crop": 64, "batch": 4, "lr": 2e-4, "steps": 1000, "time_limit": 270.0}
     PAPER = {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 2048}
 
+    @torch.no_grad()
+    def start_as_copy(self) -> None:
+        """Initial values that make the P-frame path "copy the reference" before any training, as a
+        pretrained codec nearly does on static content: the feature encoder starts as a
+        space-to-depth (each 2x2 block of the 3 colours in channels 0..11), every residual block of the
+        feature and reconstruction trunks as the identity (its second conv zero, the "zero-init
+        residual" of Goyal et al. 2017; each ``Resblocks`` doubles through its outer skip), the
+        deformable convolution as the identity (its offsets are zero already), the refinement and
+        the residual decoder's last layer at zero, and the frame decoder's transposed conv as the
+        inverse depth-to-space (scaled by 1/4 for the two doublings). Then ``x_hat = ref`` exactly,
+        the offset and residual latents are free to learn what to add, and the other 52 feature
+        channels keep their random start. Only initial values move: every key and shape is the
+        public one."""
+        encoder, decoder = self.Encoder.conv1, self.Decoder.deconv1
+        encoder.weight.zero_()
+        encoder.bias.zero_()
+        decoder.weight.zero_()
+        decoder.bias.zero_()
+        for c in range(3):
+            for dy in range(2):
+                for dx in range(2):
+                    channel = 4 * c + 2 * dy + dx  # pixel (2i+dy, 2j+dx) of colour c
+                    encoder.weight[channel, c, 2 + dy, 2 + dx] = 1.0
+                    decoder.weight[channel, c, 2 + dy, 2 + dx] = 0.25
+        for trunk in (self.Encoder.feature_extraction, self.Decoder.recon_trunk):
+            for block in (trunk.res1, trunk.res2, trunk.res3):
+                block.conv2.weight.zero_()
+                block.conv2.bias.zero_()
+        dcn = self.aligner.deformable_convolution
+        dcn.weight.zero_()
+        dcn.weight[:, :, 1, 1] = torch.eye(dcn.weight.shape[0], dcn.weight.shape[1])
+        for layer in (self.aligner.refine_conv2, self.resDecoder.deconv3):
+            layer.weight.zero_()
+            layer.bias.zero_()
+
     def __init__(self, layout=None):
         super().__init__(layout)
         w = self.widths

@@ -39,8 +39,8 @@ def run(tmp_path_factory) -> dict[str, Path]:
     for i, frame in enumerate(read_video(carphone(), max_frames=3)):
         Image.fromarray(frame).save(seq / f"im{i + 1}.png")
     train_cli.main(["space=dvc", f"data={base / 'data'}", "crop=64", "batch=1", "steps=2", "threads=2",
-                    "intra_quick_steps=2", f"out={base / 'train'}"])
-    assert (base / "train" / "intra.pt").is_file()  # the quick I-frame codec, beside the checkpoints
+                    "intra=learned", "intra_quick_steps=2", f"out={base / 'train'}"])
+    assert (base / "train" / "intra.pt").is_file()  # the quick learned I-frame codec, beside the checkpoints
     space = load_space("dvc")
     small = space.uniform_layout(max(space.group_sizes) - 1)
     assert small != space.full_layout()
@@ -62,7 +62,7 @@ def bitstream_run(run) -> tuple[pd.DataFrame, str]:
     out = run["base"] / "bits.csv"
     done = subprocess.run([sys.executable, "-m", "search.eval", "space=dvc", f"checkpoint={run['checkpoint']}",
                            f"data={carphone()}", "max_frames=5", "gop_size=2", "bitstream=true",
-                           "threads=2", f"out={out}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                           "intra=learned", "threads=2", f"out={out}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return pd.read_csv(out), done.stdout
 
@@ -85,7 +85,7 @@ def test_csv_and_summary_from_real_bitstreams(bitstream_run):
 def test_likelihood_bpp_matches_bitstream_bpp(run, bitstream_run, capsys):
     bits, _ = bitstream_run
     frames, stdout = evaluate(capsys, run, run["base"] / "lik.csv", f"data={carphone()}", "max_frames=5",
-                              "gop_size=2", "bitstream=false")
+                              "gop_size=2", "bitstream=false", "intra=learned")
     assert "P: likelihood, I: bitstream" in stdout
     assert frames["frame"].tolist() == bits["frame"].tolist()
     # same quantised latents: the same reconstruction, and bits within 20% of the model's estimate

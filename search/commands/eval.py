@@ -1,8 +1,9 @@
 """``python -m search.eval space=fvc checkpoint=C.pt [layout=a.yaml] [data=...]``: rate-distortion on
 test sequences.
 
-Each GOP's first frame is an I-frame coded by a learned image codec (``intra=pristine``: not coded,
-figures not comparable), the others P-frames coded against the previous reconstruction. Several
+Each GOP's first frame is an I-frame coded by x265's HEVC intra (``intra=hevc``, as BPG; the quick
+preset's default), AVIF (``intra=avif``) or a learned image codec (``intra=learned``, the paper
+preset's default; ``intra=pristine``: not coded, figures not comparable), the others P-frames coded against the previous reconstruction. Several
 checkpoints (``checkpoint=[a.pt,b.pt,...]``, one per lambda) give RD curves. Writes ``frames.csv``,
 ``sequences.csv``, ``classes.csv`` (and ``rd_psnr``/``rd_msssim`` plots) to ``out=`` (a folder, or
 the per-frame CSV with the rest beside it) and prints the per-sequence and per-class figures. Any
@@ -13,7 +14,7 @@ wrote it.
 from __future__ import annotations
 
 from ..config import Command, argv, keys
-from ..config.keysets import DEVICE_KEY
+from ..config.keysets import DEVICE_KEY, INTRA_KEYS
 from ..errors import cli_main
 from ..pipeline.eval_job import evaluate_points, output_paths, write_eval
 from ..pipeline.job import configure
@@ -24,9 +25,7 @@ COMMAND = Command("search.eval", __doc__.strip().split("\n\n")[1], keys(
     "gop_size=eval.gop_size", "intra_period=eval.gop_size", "max_gops=eval.max_gops",
     "max_frames=eval.max_frames", "frames=eval.max_frames", "bitstream=eval.bitstream",
     "yuv_to_rgb=eval.yuv_to_rgb", "yuv_psnr=eval.yuv_psnr", "size=eval.size", "fps=eval.fps",
-    "bitdepth=eval.bitdepth", "intra=intra.mode", "intra_checkpoint=intra.checkpoint",
-    "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
-    "intra_quick_time_limit=intra.quick_time_limit", "lmbda=eval.lambdas", "preset", "out", "seed",
+    "bitdepth=eval.bitdepth", *INTRA_KEYS, "lmbda=eval.lambdas", "preset", "out", "seed",
     "threads",
     DEVICE_KEY),
                   epilog=codecs_help)

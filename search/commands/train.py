@@ -6,9 +6,9 @@ sliced weights with ``checkpoint=``). The run folder keeps atomic checkpoints an
 the same command again resumes from the newest checkpoint, or, once the run has ended (its steps or its
 time limit: ``stage.json``), trains nothing unless ``extend=stage1``.
 
-Presets: ``quick`` trains on the default clips at small crops on 2 CPU cores in minutes, then a small
-I-frame codec for a minute (kept as ``intra.pt`` beside the checkpoints, so that ``search.eval`` codes
-I-frames; ``intra=pristine`` skips it); ``paper`` is the papers' GPU settings (Vimeo-90k, 256x256 crops,
+Presets: ``quick`` trains on the default clips at small crops on 2 CPU cores in minutes (its I-frames
+are coded by x265's HEVC intra, which needs no training; with ``intra=learned`` it then trains a small
+I-frame codec for a minute, kept as ``intra.pt`` beside the checkpoints); ``paper`` is the papers' GPU settings (Vimeo-90k, 256x256 crops,
 their batch sizes, learning rates and iteration counts). ``device=``, ``precision=bf16``,
 ``compile=true`` and ``data_workers=`` say where and how it runs; ``torchrun --nproc_per_node=N -m
 search.train ...`` splits each step's batch over N processes.
@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Command, argv, keys, to_dict
-from ..config.keysets import TRAINING_RUNTIME_KEYS
+from ..config.keysets import INTRA_KEYS, TRAINING_RUNTIME_KEYS
 from ..data import training_frames
 from ..errors import BadInput, cli_main
 from ..paths import RESULTS_DIR
@@ -30,10 +30,9 @@ from . import codecs_help
 COMMAND = Command("search.train", __doc__.strip().split("\n\n")[1], keys(
     "space", "preset", "layout", "checkpoint", "data", "lmbda=training.lmbda", "steps=stage1.steps",
     "batch=training.batch", "crop=training.crop", "lr=training.lr", "gop=training.gop",
+    "start=training.start",
     "reference=training.reference", "time_limit=stage1.time_limit",
-    "checkpoint_every=training.checkpoint_every", "intra=intra.mode", "intra_checkpoint=intra.checkpoint",
-    "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
-    "intra_quick_time_limit=intra.quick_time_limit", "seed", "out", "threads", "extend",
+    "checkpoint_every=training.checkpoint_every", *INTRA_KEYS, "seed", "out", "threads", "extend",
     *TRAINING_RUNTIME_KEYS),
                   epilog=codecs_help)
 
@@ -51,7 +50,8 @@ def main(args: list[str] | None = None) -> int:
                            init=cfg.checkpoint, meta={"config": to_dict(cfg)}, runtime=run.runtime,
                            stage="stage1", extend=cfg.extend == "stage1")
     # the I-frame codec of its evaluation, beside its checkpoints (an image codec needs none)
-    if cfg.preset == "quick" and run.runtime.is_main and not codes_images(space.codec):
+    if cfg.preset == "quick" and cfg.intra.mode == "learned" and run.runtime.is_main \
+            and not codes_images(space.codec):
         obtain_intra(cfg, cfg.training.lmbda, lambda: clips, beside=out, keep=True)
     if history and run.runtime.is_main:
         last = history[-1]

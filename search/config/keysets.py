@@ -16,19 +16,23 @@ GUMBEL_KEYS = ("mode_selection_lr=gumbel.mode_selection_lr", "hidden=gumbel.hidd
 MASK_DECAY_KEYS = ("mask_decay_rate=mask_decay.rate", "mask_decay_fraction=mask_decay.fraction",
                    "mask_decay_distill=mask_decay.distill")
 
+#: the I-frame codec's keys (``search.train``, ``search.eval``, ``search.supernet``, ``search.run``)
+INTRA_KEYS = ("intra=intra.mode", "intra_quality=intra.quality", "intra_checkpoint=intra.checkpoint",
+              "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
+              "intra_quick_time_limit=intra.quick_time_limit")
+
 #: the stage-2 job's keys, in ``--help`` order (``name`` or ``name=section.field``)
 SUPERNET_KEYS = (
     "space", "target_gmacs=supernet.target_gmacs", "interpolate=supernet.interpolate", "resolution",
     "checkpoint", "preset", "data", "lmbda=training.lmbda", "steps=supernet.steps",
     "stage1_steps=stage1.steps", "stage1_time_limit=stage1.time_limit", "batch=training.batch",
-    "crop=training.crop", "lr=training.lr", "tolerance=supernet.tolerance",
+    "crop=training.crop", "lr=training.lr", "start=training.start", "tolerance=supernet.tolerance",
     "selector=supernet.selector", *GUMBEL_KEYS, *MASK_DECAY_KEYS,
     "eval_gops=eval.max_gops",
     "eval_gop_size=eval.gop_size", "bitstream=eval.bitstream", "seed", "out",
     "time_limit=supernet.time_limit", "checkpoint_every=training.checkpoint_every", "threads",
     "test_data=eval.data", "condition=eval.condition", "yuv_to_rgb=eval.yuv_to_rgb",
-    "intra=intra.mode", "intra_checkpoint=intra.checkpoint", "intra_model=intra.model",
-    "intra_quick_steps=intra.quick_steps", "intra_quick_time_limit=intra.quick_time_limit", "extend",
+    *INTRA_KEYS, "extend",
     *TRAINING_RUNTIME_KEYS)
 
 #: the outer search's keys

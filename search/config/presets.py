@@ -23,11 +23,13 @@ EXTEND = ("none", "stage1", "stage2")
 PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
     "quick": {"crop": 64, "batch": 4, "lr": 3e-4, "steps": 200, "lambda": 1024.0,
               "time_limit": 270.0, "checkpoint_every": 25, "finetune_steps": 20,
-              "mask_decay_rate": 0.2},
+              "mask_decay_rate": 0.2, "intra": "hevc", "start": "copy"},
     "paper": {"crop": 256, "batch": 4, "lr": 1e-4, "steps": 2_000_000, "lambda": 1024.0,
               "time_limit": None, "checkpoint_every": 1000, "finetune_steps": 20_000,
-              "mask_decay_rate": 4e-5},
+              "mask_decay_rate": 4e-5, "intra": "learned", "start": "public"},
 }
+#: how a codec trained from scratch starts (``start=``; see :func:`search.training.weights.start_codec`)
+STARTS = ("copy", "public")
 #: seconds of stage 1 and stage 2 when the main job runs both within the quick preset's 10 minutes
 #: (each stage alone may take the preset's whole time limit)
 QUICK_JOB_BUDGET = {"stage1": 150.0, "stage2": 210.0}
@@ -60,8 +62,11 @@ def resolve(cfg: Config, codec: Any, codec_name: str, main_job: bool = False) ->
     supernet = _fill(cfg.supernet, table_stage2, {})
     mask_decay = _fill(cfg.mask_decay, table, {"rate": "mask_decay_rate"})
     outer = _fill(cfg.outer, table, {})
+    # the I-frame coder: the quick preset's is classical (x265 intra needs no training), the paper
+    # preset's the learned image codec the papers after DVC use
+    intra = dataclasses.replace(cfg.intra, mode=cfg.intra.mode or table["intra"])
     out = dataclasses.replace(cfg, training=training, stage1=stage1, supernet=supernet,
-                              mask_decay=mask_decay, outer=outer)
+                              mask_decay=mask_decay, outer=outer, intra=intra)
     check(out, codec, codec_name)
     return out
 
@@ -85,6 +90,9 @@ def check(cfg: Config, codec: Any, codec_name: str) -> None:
     training = cfg.training
     if training.reference not in ("gt", "recon"):
         raise BadInput(f"reference={training.reference!r}: expected gt or recon")
+    if training.start not in STARTS:
+        raise BadInput(f"start={training.start!r}: expected copy (the P-frame path starts as 'copy the "
+                       f"reference') or public (the public code's random start)")
     if training.gop < 2:
         raise BadInput(f"gop={training.gop}: a training sample needs a reference and a P-frame "
                        f"(gop >= 2)")

@@ -34,6 +34,10 @@ class TrainingConfig:
     reference: str = option("gt", "reference of each P-frame: gt (ground truth) or recon (previous "
                                   "reconstruction, for GOP training)")
     checkpoint_every: Optional[int] = option(None, "steps between checkpoints (preset's if unset)")
+    start: Optional[str] = option(None, "initial values of a codec trained from scratch: copy (the P-frame "
+                                        "path starts as 'copy the reference', where the codec has such "
+                                        "a start: FVC) or public (the public code's random start); "
+                                        "preset's if unset (quick: copy, paper: public)")
 
 
 @dataclass
@@ -138,10 +142,13 @@ class EvalConfig:
 
 @dataclass
 class IntraConfig:
-    """The image codec of the I-frames (CompressAI's zoo)."""
+    """The image codec of the I-frames: classical (HEVC intra, AVIF) or learned (CompressAI's zoo)."""
 
-    mode: str = option("learned", "learned (coded I-frames) or pristine (I-frames not coded: figures "
-                                  "not comparable with published ones)")
+    mode: str = option("", "hevc (x265 intra, as BPG), avif, learned (a CompressAI image codec) or "
+                           "pristine (I-frames not coded: figures not comparable with published ones); "
+                           "empty: the preset's (quick: hevc, paper: learned)")
+    quality: Optional[int] = option(None, "intra=hevc: the QP (0-51); intra=avif: the quality (0-100); "
+                                          "empty: from the lambda (DVC's BPG QPs)")
     checkpoint: str = option("", "weights of the I-frame codec (a CompressAI state dict); empty: "
                                  "intra.pt beside the P-frame checkpoint, the zoo's pretrained download "
                                  "(paper preset) or a small codec trained for a minute (quick preset)")

@@ -24,8 +24,7 @@ from ..codec import Codec
 from ..data import crop_back, pad_to_multiple
 from ..data.color import rgb_to_yuv420
 from ..data.testset import Frame, TestSequence
-from ..intra import MULTIPLE as INTRA_MULTIPLE
-from ..intra import IntraCodec
+from ..intra import ClassicalIntra, IntraCodec, stream_bits
 from ..training import codes_images
 from ..training.rd import rates_bpp
 from .metrics import msssim, plane_psnr, psnr
@@ -34,21 +33,17 @@ from .protocol import Protocol
 RATE_COLUMNS = ("bpp_i", "bpp_motion", "bpp_residual")
 
 
-def stream_bits(strings) -> int:
-    """Bits of nested lists/dicts of byte strings (CompressAI's ``compress`` outputs)."""
-    if isinstance(strings, (bytes, bytearray)):
-        return 8 * len(strings)
-    if isinstance(strings, dict):
-        return sum(stream_bits(v) for v in strings.values())
-    return sum(stream_bits(v) for v in strings)
-
-
-@torch.no_grad()
-def code_i_frame(intra: IntraCodec, x: torch.Tensor) -> tuple[torch.Tensor, int]:
-    """(reconstruction, bits) of one padded frame through the image codec's real bitstream."""
-    compressed = intra.model.compress(x)
-    x_hat = intra.model.decompress(compressed["strings"], compressed["shape"])["x_hat"]
-    return x_hat.clamp(0, 1), stream_bits(compressed["strings"])
+def code_i_frame(intra: IntraCodec | ClassicalIntra, x: torch.Tensor, size: tuple[int, int]
+                 ) -> tuple[torch.Tensor, int]:
+    """(reconstruction at ``x``'s padded size, bits) of one I-frame through the image codec's real
+    bitstream. A learned codec codes the padded frame (its padding is its multiple); a classical one
+    codes the frame cropped to its own multiple (even sizes), and its reconstruction is padded back
+    by replicating edges, as the frame was."""
+    if isinstance(intra, IntraCodec):
+        return intra.code(x)
+    h, w = (-(-n // intra.multiple) * intra.multiple for n in size)
+    coded, bits = intra.code(x[..., :h, :w])
+    return pad_to_multiple(coded, (x.shape[-2], x.shape[-1]))[0], bits
 
 
 @torch.no_grad()
@@ -81,13 +76,13 @@ def quality(decoded: torch.Tensor, frame: Frame, protocol: Protocol, bitdepth: i
     return out
 
 
-def evaluate_sequence(model: Codec, intra: IntraCodec | None, sequence: TestSequence,
+def evaluate_sequence(model: Codec, intra: IntraCodec | ClassicalIntra | None, sequence: TestSequence,
                       protocol: Protocol, bar: tqdm | None = None, intra_cache: dict | None = None
                       ) -> list[dict]:
     """One row per coded frame of ``sequence`` (see the module docstring). ``intra_cache`` keeps the
     coded I-frames across calls: they do not depend on the P-frame codec."""
     period, count = protocol.period(sequence), protocol.frames(sequence)
-    multiple = math.lcm(model.MULTIPLE, INTRA_MULTIPLE if intra else 1)
+    multiple = math.lcm(model.MULTIPLE, intra.multiple if intra else 1)
     device = next(model.parameters()).device
     rows, ref = [], None
     for index, frame in enumerate(sequence.frames(0, count)):
@@ -100,7 +95,7 @@ def evaluate_sequence(model: Codec, intra: IntraCodec | None, sequence: TestSequ
                 continue
             key = (sequence.name, str(sequence.path), index, tuple(x.shape))
             cached = intra_cache.get(key) if intra_cache is not None else None
-            ref, bits = cached if cached is not None else code_i_frame(intra, x)
+            ref, bits = cached if cached is not None else code_i_frame(intra, x, size)
             if intra_cache is not None:
                 intra_cache[key] = (ref, bits)
             rates = {"bpp_i": bits / (size[0] * size[1]), "bpp_motion": 0.0, "bpp_residual": 0.0}
@@ -118,7 +113,7 @@ def evaluate_sequence(model: Codec, intra: IntraCodec | None, sequence: TestSequ
 
 
 def evaluate(model: Codec, sequences: Sequence[TestSequence], protocol: Protocol,
-             intra: IntraCodec | None, progress: bool = True, point: float | None = None,
+             intra: IntraCodec | ClassicalIntra | None, progress: bool = True, point: float | None = None,
              intra_cache: dict | None = None) -> pd.DataFrame:
     """Per-frame figures of every sequence; ``point`` (the lambda) labels an RD point. An image codec
     codes images instead, without I-frames (:mod:`search.evaluation.images`; ``intra`` unused)."""

@@ -14,7 +14,6 @@ of the same architecture trained on the bundled clips by the quick preset
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import torch.nn as nn
 
 from ..errors import BadInput
 from ..files import atomic_write
+from .classical import nearest_in_log
 
 ARCHITECTURES = ("cheng2020-anchor", "cheng2020-attn", "mbt2018-mean", "mbt2018",
                  "bmshj2018-hyperprior", "bmshj2018-factorized")
@@ -44,15 +44,33 @@ class IntraCodec:
     label: str
     source: str
 
+    #: frame sizes the codec takes (four stride-2 stages and a hyperprior of two more)
+    multiple: int = MULTIPLE
+
     def to(self, device: torch.device | str) -> "IntraCodec":
         self.model.to(device)
         return self
 
+    @torch.no_grad()
+    def code(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """(reconstruction, bits) of a padded frame through the codec's real bitstream."""
+        compressed = self.model.compress(x)
+        x_hat = self.model.decompress(compressed["strings"], compressed["shape"])["x_hat"]
+        return x_hat.clamp(0, 1), stream_bits(compressed["strings"])
+
+
+def stream_bits(strings) -> int:
+    """Bits of nested lists/dicts of byte strings (CompressAI's ``compress`` outputs)."""
+    if isinstance(strings, (bytes, bytearray)):
+        return 8 * len(strings)
+    if isinstance(strings, dict):
+        return sum(stream_bits(v) for v in strings.values())
+    return sum(stream_bits(v) for v in strings)
+
 
 def quality_for(lmbda: float) -> int:
     """DCVC's quality for a P-frame lambda (the nearest tabulated lambda in log scale)."""
-    nearest = min(QUALITY_OF_LAMBDA, key=lambda known: abs(math.log2(known) - math.log2(float(lmbda))))
-    return QUALITY_OF_LAMBDA[nearest]
+    return nearest_in_log(QUALITY_OF_LAMBDA, lmbda)
 
 
 def check_architecture(name: str) -> str:

@@ -7,17 +7,26 @@ from typing import Callable
 from ..config import Config
 from ..data import Clips
 from ..errors import BadInput
-from ..intra import IntraCodec, QuickIntra, load_intra, pretrained, quality_for, quick_intra
+from ..intra import (CLASSICAL, ClassicalIntra, IntraCodec, QuickIntra, classical_intra, load_intra,
+                     pretrained, quality_for, quick_intra)
+from ..intra.classical import check_quality
 from ..intra.models import check_architecture
 from ..paths import RESULTS_DIR
 
-MODES = ("learned", "pristine")
+#: classical coders (x265's HEVC intra, AVIF), a learned image codec, or none (pristine I-frames)
+MODES = (*CLASSICAL, "learned", "pristine")
 
 
 def check_intra(cfg: Config) -> None:
     if cfg.intra.mode not in MODES:
-        raise BadInput(f"intra={cfg.intra.mode!r}: expected learned (coded I-frames) or pristine")
+        raise BadInput(f"intra={cfg.intra.mode!r}: expected one of {', '.join(MODES)} (hevc: x265 intra "
+                       f"as BPG; avif; learned: a CompressAI image codec; pristine: I-frames not coded)")
     check_architecture(cfg.intra.model)
+    if cfg.intra.quality is not None:
+        if cfg.intra.mode not in CLASSICAL:
+            raise BadInput(f"intra_quality={cfg.intra.quality}: only intra=hevc (a QP) or intra=avif (a "
+                           f"quality) take it; intra={cfg.intra.mode} takes its quality from the lambda")
+        check_quality(cfg.intra.mode, cfg.intra.quality)
     if cfg.intra.checkpoint and not Path(cfg.intra.checkpoint).is_file():
         raise BadInput(f"intra_checkpoint={cfg.intra.checkpoint}: no such file")
 
@@ -28,15 +37,18 @@ def quick_intra_path(cfg: Config, lmbda: float) -> Path:
 
 
 def obtain_intra(cfg: Config, lmbda: float, clips: Callable[[], Clips], beside: Path | None = None,
-                 keep: bool = False) -> IntraCodec | None:
-    """The I-frame codec for P-frames trained at ``lmbda``: none with ``intra=pristine``; else the
-    ``intra_checkpoint=`` file, the ``intra.pt`` found ``beside`` the P-frame weights, the zoo's
-    pretrained model (``preset=paper``: real weights are required), or the quick preset's small codec
-    (trained on ``clips()`` for about a minute and kept ``beside`` the weights with ``keep``, else in
-    ``results/intra/``)."""
+                 keep: bool = False) -> IntraCodec | ClassicalIntra | None:
+    """The I-frame codec for P-frames trained at ``lmbda``: none with ``intra=pristine``; x265's HEVC
+    intra (``intra=hevc``, the quick preset's default) or AVIF at the lambda's QP or quality (or
+    ``intra_quality=``); else (``intra=learned``) the ``intra_checkpoint=`` file, the ``intra.pt``
+    found ``beside`` the P-frame weights, the zoo's pretrained model (``preset=paper``: real weights
+    are required), or the quick preset's small codec (trained on ``clips()`` for about a minute and
+    kept ``beside`` the weights with ``keep``, else in ``results/intra/``)."""
     check_intra(cfg)
     if cfg.intra.mode == "pristine":
         return None
+    if cfg.intra.mode in CLASSICAL:
+        return classical_intra(cfg.intra.mode, lmbda, cfg.intra.quality, cfg.eval.yuv_to_rgb)
     if cfg.intra.checkpoint:
         return load_intra(cfg.intra.checkpoint, cfg.intra.model)
     kept = beside / "intra.pt" if beside is not None else None
@@ -46,6 +58,13 @@ def obtain_intra(cfg: Config, lmbda: float, clips: Callable[[], Clips], beside: 
         return pretrained(cfg.intra.model, quality_for(lmbda))
     path = kept if keep and kept is not None else quick_intra_path(cfg, lmbda)
     return quick_intra(path, clips(), lmbda, cfg.seed, cfg.intra.model, quick_budget(cfg))
+
+
+def intra_label(cfg: Config) -> str:
+    """The I-frame coder as reports name it (before it is built)."""
+    if cfg.intra.mode in CLASSICAL:
+        return "HEVC intra (x265)" if cfg.intra.mode == "hevc" else "AVIF"
+    return cfg.intra.model
 
 
 def quick_budget(cfg: Config) -> QuickIntra:

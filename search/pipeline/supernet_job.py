@@ -15,6 +15,7 @@ from ..space import layout_file
 from ..outer import export_architecture
 from ..stage2 import LevelResult, Stage2Net, train_stage2
 from ..training import read_stage, set_aside, stage1_checkpoint
+from .intra import intra_label
 from .job import Job
 
 
@@ -101,7 +102,7 @@ def bpp_source(job: Job) -> str:
     p_frames = "bitstream" if job.cfg.eval.bitstream else "likelihood"
     if job.cfg.intra.mode == "pristine":
         return f"P-frames {p_frames}; I-frames pristine, not coded (not comparable)"
-    return f"P-frames {p_frames}, I-frames {job.cfg.intra.model} bitstream"
+    return f"P-frames {p_frames}, I-frames {intra_label(job.cfg)} bitstream"
 
 
 def _metric_cells(metrics: Mapping[str, float], source: str) -> dict[str, str]:

@@ -28,7 +28,7 @@ from .checkpoint import latest_checkpoint
 from .loop import LoopConfig, TrainingLoop
 from .rd import figures_of, rd_loss
 from .runtime import Runtime, optimizer_step
-from .weights import codec_with_weights
+from .weights import codec_with_weights, start_codec
 
 #: the loss terms every step reports (averaged over the processes of a distributed run)
 LOSS_TERMS = ("loss", "bpp", "bpp_motion", "bpp_residual", "mse")
@@ -152,7 +152,9 @@ def train_stage1(space: Space, layout: Mapping[str, int], clips: Clips | Any, tr
     the ``extend=`` value that would train it on; ``desc``: its name on the progress bar."""
     runtime = runtime or Runtime()
     torch.manual_seed(seed)
-    model = codec_with_weights(space, layout, init) if model is None else model
+    if model is None:  # a codec trained from scratch starts as ``start=`` says
+        model = codec_with_weights(space, layout, init)
+        model = model if init else start_codec(model, training.start or "public")
     model = model.to(runtime.device)
     runtime.seed_process(seed)
     samples = TrainPairs(clips, training.crop, frames_per_sample(model, training.gop),

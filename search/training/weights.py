@@ -33,6 +33,15 @@ def codec_with_weights(space: Space, layout: Mapping[str, int], checkpoint: str 
     return model
 
 
+def start_codec(model: Codec, start: str) -> Codec:
+    """``model`` (just built) with the initial values ``start=`` asks for: ``copy`` applies the codec's
+    ``start_as_copy`` where it has one (the P-frame path then copies the reference before any
+    training); ``public`` keeps the public code's initialisation. Returns ``model``."""
+    if start == "copy" and hasattr(model, "start_as_copy"):
+        model.start_as_copy()
+    return model
+
+
 def codec_at_layout(space: Space, layout: Mapping[str, int], checkpoint: str | Path = "") -> Codec:
     """The codec at ``layout`` in eval mode, with ``checkpoint``'s weights: loaded as they are when
     they fit the layout, sliced when they are a full-width checkpoint of a slimmer layout."""

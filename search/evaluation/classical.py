@@ -13,7 +13,6 @@ packet (parameter sets included, in the first I-frame) over the original frame s
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Sequence
@@ -27,6 +26,7 @@ from ..data import crop_back, pad_to_multiple
 from ..data.color import rgb_to_yuv420, yuv420_to_rgb
 from ..data.testset import Frame, TestSequence
 from ..errors import BadInput
+from ..intra.classical import pillow_code, yuv420_picture, yuv420_planes
 from .coding import quality
 from .images import image_indices, images_of
 from .metrics import msssim, plane_psnr, psnr
@@ -122,25 +122,13 @@ def check_qualities(codec: ClassicalCodec, values: Sequence[float]) -> tuple[int
 
 # -- images (Pillow) --------------------------------------------------------------------------------
 
-def to_uint8(rgb: torch.Tensor) -> np.ndarray:
-    """``[1, 3, H, W]`` in [0, 1] to ``H x W x 3`` 8-bit samples."""
-    return (rgb[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-
-
 def code_image_pillow(codec: ClassicalCodec, rgb: torch.Tensor, value: int, speed: str = ""
                       ) -> tuple[torch.Tensor, int]:
     """(decoded image ``[1, 3, H, W]``, bits of the file) of one image at quality ``value``."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
     options = dict(codec.options)
     if codec.name == "avif":
         options["speed"] = int(speed or codec.speed)
-    Image.fromarray(to_uint8(rgb)).save(buffer, format=codec.library, quality=value, **options)
-    data = buffer.getvalue()
-    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    x_hat = torch.from_numpy(decoded.copy()).permute(2, 0, 1)[None].float().div(255)
-    return x_hat.to(rgb.device), 8 * len(data)
+    return pillow_code(rgb, codec.library, value, **options)
 
 
 def image_rows(codec: ClassicalCodec, sequence: TestSequence, protocol: Protocol, value: int,
@@ -192,8 +180,7 @@ def code_video(codec: ClassicalCodec, planes: list[list[np.ndarray]], value: int
     encoder.options = encoder_options(codec, value, gop, speed)
     packets = []
     for index, (y, u, v) in enumerate(planes):
-        picture = av.VideoFrame.from_ndarray(np.concatenate([y, u.reshape(-1, width), v.reshape(-1, width)]),
-                                             format="yuv420p")
+        picture = yuv420_picture(y, u, v)
         picture.pts = index
         packets.extend(encoder.encode(picture))
     packets.extend(encoder.encode(None))
@@ -203,15 +190,8 @@ def code_video(codec: ClassicalCodec, planes: list[list[np.ndarray]], value: int
     if len(decoded) != len(planes) or len(packets) != len(planes):
         raise RuntimeError(f"{codec.name}: {len(planes)} frames in, {len(packets)} packets, "
                            f"{len(decoded)} frames out")
-    return ([_planes_of(f, width, height) for f in decoded], [8 * p.size for p in packets],
+    return ([yuv420_planes(f, width, height) for f in decoded], [8 * p.size for p in packets],
             [bool(p.is_keyframe) for p in packets])
-
-
-def _planes_of(frame, width: int, height: int) -> list[np.ndarray]:
-    array = frame.to_ndarray(format="yuv420p")
-    y = array[:height]
-    chroma = array[height:].reshape(2, height // 2, width // 2)
-    return [y, chroma[0], chroma[1]]
 
 
 def _tensor(plane: np.ndarray, device: torch.device) -> torch.Tensor:

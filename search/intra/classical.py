@@ -57,7 +57,38 @@ def nearest_in_log(table: dict[float, int], lmbda: float) -> int:
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """Samples in [0, 1] to 8-bit, same shape, on the CPU."""
     return (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+
+
+def pillow_code(x: torch.Tensor, image_format: str, quality: int, **options
+                ) -> tuple[torch.Tensor, int]:
+    """(decoded image ``[1, 3, H, W]`` on ``x``'s device, bits of the whole file) of the RGB image
+    ``x`` [1, 3, H, W] saved by Pillow as ``image_format`` at ``quality``; the codec converts to its
+    own YCbCr inside, as CompressAI's ``compressai.utils.bench`` wrappers let it."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(x[0]).transpose(1, 2, 0), "RGB").save(buffer, format=image_format,
+                                                                   quality=quality, **options)
+    data = buffer.getvalue()
+    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32) / 255
+    return torch.from_numpy(decoded.copy()).permute(2, 0, 1)[None].to(x.device), 8 * len(data)
+
+
+def yuv420_picture(y: np.ndarray, u: np.ndarray, v: np.ndarray):
+    """A PyAV ``yuv420p`` frame of 8-bit planes (``u`` and ``v`` at half size)."""
+    import av
+
+    return av.VideoFrame.from_ndarray(np.concatenate([y, u.reshape(-1, y.shape[1]),
+                                                      v.reshape(-1, y.shape[1])]), format="yuv420p")
+
+
+def yuv420_planes(picture, width: int, height: int) -> list[np.ndarray]:
+    """The 8-bit Y, U, V planes of a decoded PyAV frame."""
+    array = picture.to_ndarray(format="yuv420p")
+    chroma = array[height:].reshape(2, height // 2, width // 2)
+    return [array[:height], chroma[0], chroma[1]]
 
 
 def check_quality(kind: str, quality: int) -> int:
@@ -118,30 +149,21 @@ def hevc_code(x: torch.Tensor, qp: int, matrix: str) -> tuple[torch.Tensor, int]
     encoder.time_base = fractions.Fraction(1, 25)
     encoder.options = {"preset": X265_PRESET,
                        "x265-params": f"qp={qp}:keyint=1:info=0:log-level=none"}
-    frame = av.VideoFrame.from_ndarray(np.concatenate([y, u.reshape(-1, width), v.reshape(-1, width)]),
-                                       format="yuv420p")
+    frame = yuv420_picture(y, u, v)
     frame.pts = 0
     stream = b"".join(bytes(p) for p in [*encoder.encode(frame), *encoder.encode(None)])
     decoder = av.CodecContext.create("hevc", "r")
     decoded = [*decoder.decode(av.Packet(stream)), *decoder.decode(None)]
     if len(decoded) != 1:
         raise RuntimeError(f"x265 stream of {len(stream)} bytes decoded to {len(decoded)} frames")
-    flat = torch.from_numpy(decoded[0].to_ndarray(format="yuv420p").astype(np.float32) / 255)
-    y_hat = flat[:height].view(1, 1, height, width)
-    chroma = flat[height:].reshape(2, 1, 1, height // 2, width // 2)
-    return yuv420_to_rgb(y_hat, chroma[0], chroma[1], matrix, 8), 8 * len(stream)
+    y_hat, u_hat, v_hat = (torch.from_numpy(p.astype(np.float32) / 255)[None, None]
+                           for p in yuv420_planes(decoded[0], width, height))
+    return yuv420_to_rgb(y_hat, u_hat, v_hat, matrix, 8), 8 * len(stream)
 
 
 def avif_code(x: torch.Tensor, quality: int) -> tuple[torch.Tensor, int]:
     """One RGB frame through Pillow's AVIF encoder (libavif, 4:2:0) at ``quality``."""
-    from PIL import Image
-
-    image = Image.fromarray(to_uint8(x[0]).transpose(1, 2, 0), "RGB")
-    buffer = io.BytesIO()
-    image.save(buffer, format="AVIF", quality=quality, subsampling="4:2:0", speed=AVIF_SPEED)
-    data = buffer.getvalue()
-    decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.float32) / 255
-    return torch.from_numpy(decoded.copy()).permute(2, 0, 1)[None], 8 * len(data)
+    return pillow_code(x, "AVIF", quality, subsampling="4:2:0", speed=AVIF_SPEED)
 
 
 def classical_intra(kind: str, lmbda: float, quality: int | None = None,

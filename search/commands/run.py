@@ -10,13 +10,13 @@ chosen architecture as a training config. The same command resumes a killed run.
 from __future__ import annotations
 
 from ..config import Command, argv, keys
-from ..config.keysets import OUTER_KEYS, SUPERNET_EVAL_DEFAULTS, SUPERNET_KEYS
+from ..config.keysets import OUTER_KEYS, RUN_EVAL_DEFAULTS, SUPERNET_KEYS
 from ..errors import cli_main
 from ..pipeline.job import build_job, configure
 from ..pipeline.main_job import check_search, default_out, run_main_job
 
 COMMAND = Command("search.run", __doc__.strip().split("\n\n")[0],
-                  keys(*SUPERNET_KEYS, *OUTER_KEYS, "lmbda=lambdas"), SUPERNET_EVAL_DEFAULTS)
+                  keys(*SUPERNET_KEYS, *OUTER_KEYS, "lmbda=lambdas"), RUN_EVAL_DEFAULTS)
 
 
 @cli_main

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..codec import Codec
-from ..data import Clips, TrainPairs, is_septuplet_set
+from ..data import Clips, TrainPairs, default_clips, is_septuplet_set
 from ..errors import BadInput
 from ..evaluation import psnr
 from ..training import codec_inputs, frames_per_sample, rd_loss
@@ -63,6 +63,20 @@ def _validation_clips(data: str | Path, max_frames: int | None, part: str) -> Cl
         middle = len(arr) // 2
         halves[whole.name(i)] = arr[:middle] if part == "rank" else arr[middle:]
     return Clips.from_arrays(halves)
+
+
+def describe_part(data: str | Path, part: str, max_frames: int | None = 60) -> str:
+    """Which frames the ``rank`` or ``decide`` validation part of ``data`` takes, in words."""
+    if _is_default(data):
+        from ..data.video import frame_count, part_range
+
+        spans = []
+        for path in default_clips():
+            start, stop = part_range(frame_count(path), part)
+            spans.append(f"{path.stem} frames {start}-{stop - 1}")
+        return ", ".join(spans) + " (no training frame)"
+    half = "first" if part == "rank" else "second"
+    return f"the {half} half of the first {max_frames} frames of each clip of data={data}"
 
 
 def validation_overlap(data: str | Path, max_frames: int | None = 60) -> str:
@@ -152,6 +166,8 @@ class LayoutScorer:
                      tuple(f["loss"] for f in figures))
 
     def _batch(self, model: Codec, frames: torch.Tensor) -> dict[str, float]:
+        # a fine-tuned model may live on another device than the shared weights the frames came with
+        frames = frames.to(next(model.parameters()).device)
         inputs, x = codec_inputs(model, frames)
         out = model(*inputs)
         figures = rd_loss(out, x, self.lmbda)

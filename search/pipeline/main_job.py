@@ -47,9 +47,11 @@ from .supernet_job import bpp_source, supernet_stages, video_figures
 from .verdict import Contender, Verdict, grid_curve, interval_text, judge, rd_rows
 
 
-def check_search(cfg) -> None:
-    """The outer search's settings, and (``backend=ray``) the Ray cluster, before any training."""
+def check_search(cfg, space=None) -> None:
+    """The outer search's, the verdict's and the export's settings, and (``backend=ray``) the Ray
+    cluster, before any training: nothing that trains first may fail on them afterwards."""
     check_outer(cfg.outer)
+    check_verdict(cfg, space)
     if cfg.supernet.selector != "gumbel":
         raise BadInput(f"selector={cfg.supernet.selector}: the main job's outer search samples layouts "
                        f"from the Gumbel mode selection; mask decay runs in stage 2 alone (python -m "
@@ -58,6 +60,27 @@ def check_search(cfg) -> None:
         from ..outer.ray_backend import check_ray
 
         check_ray(cfg.outer, cfg.verbose)
+
+
+def check_verdict(cfg, space=None) -> None:
+    """What the outer loop and the verdict read after training: the validation crops and batches, the
+    fine-tuning steps and the test sequences (opened now: a missing or unreadable test set is one line
+    before training, not after)."""
+    crop = cfg.outer.val_crop or cfg.training.crop
+    multiple = space.codec.MULTIPLE if space is not None else 1
+    if cfg.outer.val_count < 1:
+        raise BadInput(f"val_count={cfg.outer.val_count}: expected at least 1 validation pair")
+    if crop < 1 or crop % multiple:
+        raise BadInput(f"val_crop={crop}: expected a positive multiple of the codec's {multiple}")
+    steps = cfg.outer.finetune_steps
+    if steps is None or isinstance(steps, bool) or int(steps) != steps or steps < 0:
+        raise BadInput(f"finetune_steps={steps!r}: expected a whole number >= 0 (0: no fine-tuning)")
+    if cfg.eval.max_gops != 0:
+        from ..data import open_test_set
+        from ..evaluation import Protocol
+
+        if not open_test_set(cfg.eval.data, Protocol.of(cfg.eval).yuv):
+            raise BadInput(f"test_data={cfg.eval.data}: no test sequences")
 
 
 def default_out(preset: str, seed: int, lambdas: list[float] = ()):

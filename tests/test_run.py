@@ -236,3 +236,24 @@ def test_several_lambdas_give_rd_curves(tmp_path, tiny_test_set):
     assert [p["lambda"] for p in row["per_lambda"]] == [256.0, 2048.0]
     # two training steps give curves that may not overlap in quality: then the reason, not a crash
     assert row["bd_rate_vs_uniform"] is not None or "BD" in row["bd_note"]
+
+
+def test_exported_weights_reproduce_the_summary(run_folder, tmp_path):
+    """``search.eval`` on ``layouts/<t>.yaml`` + ``weights/<t>.pt``, with the run's own evaluation
+    settings and I-frame codec, gives the summary's chosen figures: the export is the measured model."""
+    from search.commands import eval as eval_cli
+
+    out = run_folder
+    summary = json.loads((out / "summary.json").read_text())
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    row = summary["targets"][0]
+    chosen = row["chosen"]
+    assert (out / "weights" / f"{row['target_gmacs']:g}.shared.pt").is_file()
+    ev = config["eval"]
+    eval_cli.main([f"layout={out / chosen['layout_file']}", f"checkpoint={out / chosen['weights_file']}",
+                   f"data={ev['data']}", f"gop_size={ev['gop_size']}", f"max_gops={ev['max_gops']}",
+                   f"bitstream={str(ev['bitstream']).lower()}", f"intra_checkpoint={out / 'intra.pt'}",
+                   f"lmbda=[{summary['lambda']}]", "threads=1", f"out={tmp_path / 'eval'}"])
+    classes = pd.read_csv(tmp_path / "eval" / "classes.csv")
+    for key in ("psnr", "bpp", "ms_ssim"):
+        assert classes[key].mean() == pytest.approx(chosen[key], rel=1e-5), key

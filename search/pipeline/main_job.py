@@ -44,7 +44,7 @@ from ..supernet import LevelResult
 from ..training import codec_at_layout, frames_per_sample, latest_checkpoint, read_stage
 from .job import Job
 from .supernet_job import bpp_source, supernet_stages, video_figures
-from .verdict import Contender, Verdict, grid_curve, interval_text, judge, rd_rows
+from .verdict import Contender, Verdict, grid_curve, interval_text, judge, rd_rows, read_curve
 
 
 def check_search(cfg, space=None) -> None:
@@ -247,10 +247,12 @@ def write_report(job: Job, original: dict, rows: list[dict], verdicts: list[Verd
 
 def write_plots(job: Job, study: StudyResult, verdicts: list[Verdict],
                 curve: list[tuple[str, float, float]]) -> None:
-    chosen = {t: (study.chosen[t].gmacs, study.chosen[t].rd_loss) if study.chosen.get(t) else None
+    # the plot shows the ranking batches' figures throughout: the trials', the chosen layouts' and the grid's
+    chosen = {t: (study.chosen[t].gmacs, study.chosen[t].rank_rd_loss) if study.chosen.get(t) else None
               for t in job.targets}
     grid = [Point(name, gmacs, loss) for name, gmacs, loss in curve]
-    readings = [Point(f"grid at {v.chosen.gmacs:.3g}", v.chosen.gmacs, v.grid_reading) for v in verdicts]
+    readings = [Point(f"grid at {v.chosen.gmacs:.3g}", v.chosen.gmacs, read_curve(curve, v.chosen.gmacs))
+                for v in verdicts]
     plot_pareto(study.trials, job.targets, chosen, grid, job.out / "pareto.png", job.out / "pareto.svg",
                 title=f"{job.space.name}: outer search", resolution=format_resolution(job.profile.resolution),
                 readings=readings)
@@ -316,13 +318,13 @@ def run_point(job: Job, with_levels: bool = False) -> dict:
         return {}
     levels = net.levels(job.cfg.supernet.tolerance, job.interpolate)
     codec = net.codec.eval()
-    _, decider, study = search_layouts(job, codec, levels)
+    ranker, decider, study = search_layouts(job, codec, levels)
     original = original_figures(job, decider, codec)
     curve = grid_curve(job, decider)
     verdicts = [judge(job, codec, decider, study.chosen[t], curve) for t in job.targets if study.chosen.get(t)]
     rows = target_rows(job, verdicts, codec)
     write_report(job, original, rows, verdicts)
-    write_plots(job, study, verdicts, curve)
+    write_plots(job, study, verdicts, grid_curve(job, ranker))
     sides = [s for v in verdicts for s in (v.chosen_side, v.uniform_side, v.wider_side) if s is not None]
     if with_levels and job.cfg.eval.max_gops != 0:
         sides += level_sides(job, codec, levels, decider)

@@ -42,8 +42,19 @@ def test_writes_everything(run_folder):
             assert side["bpp_i"] > 0  # coded I-frames (the quick codec, kept as intra.pt)
         assert 0 < uniform["width"] <= 1 and "note" in chosen and "rd_noise" in chosen
     assert (out / "intra.pt").is_file() and summary["finetune_steps"] == 2
-    tuned = sorted(p.name.split("-")[0] + p.name.split("-")[1] for p in (out / "finetune").iterdir())
-    assert tuned == ["chosen200", "chosen400", "uniform200", "uniform400"]
+    tuned = {p.name.split("-")[0] + p.name.split("-")[1] for p in (out / "finetune").iterdir()}
+    assert tuned == {"chosen200", "chosen400", "uniform200", "uniform400"}
+    assert summary["test_data_is"] == "held-out" and "bitstream" in summary["measured"]
+    assert "no training frame" in summary["validation"]["decided_on"]
+    for row in summary["targets"]:
+        chosen, uniform = row["chosen"], row["uniform"]
+        assert chosen["measured_on"] == "decision" and "rd_loss_finetuned" in uniform
+        # the uniform side is compared at the chosen decoder's GMACs (read between two, or within 1%)
+        assert abs(uniform["gmacs"] - chosen["gmacs"]) <= 0.01 * chosen["gmacs"]
+        for key in ("psnr_db", "bpp", "rd_loss"):
+            figure = row["chosen_vs_uniform"][key]
+            assert figure["low"] <= figure["estimate"] <= figure["high"] and figure["verdict"] in (
+                "better", "worse", "not distinguishable")
     exported = yaml.safe_load((out / "layouts" / "400.yaml").read_text())
     assert exported["codec"] == "dvc" and set(exported["layout"]) == set(load_space("dvc").layers)
     trials = pd.read_csv(out / "trials.csv")

@@ -168,3 +168,49 @@ def test_equal_layouts_keep_the_level(setup, rivals):
     print(f"{rivals} rivals, false replacements over {runs} runs: {rates}")
     assert rates["decision"] <= 0.05 and rates["ranking, Bonferroni"] <= 0.05
     assert rates["old rule"] > 0.15  # what the fresh batches fix
+
+
+def _frames(psnr_by_sequence: dict[str, list[float]], bpp: float = 0.1) -> pd.DataFrame:
+    rows = [{"sequence": name, "class": "c", "frame": i, "type": "I" if i % 2 == 0 else "P", "psnr": p,
+             "ms_ssim": 0.9, "bpp": bpp, "bpp_i": 0.0, "bpp_motion": 0.0, "bpp_residual": bpp}
+            for name, values in psnr_by_sequence.items() for i, p in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_differences_carry_intervals_over_sequences_or_gops():
+    from search.pipeline.verdict import differences
+
+    uniform = _frames({"a": [30.0, 30.0], "b": [20.0, 20.0], "c": [25.0, 25.0]})
+    better = _frames({"a": [31.0, 31.2], "b": [21.1, 20.9], "c": [26.0, 26.1]})
+    out = differences(better, uniform, 1024.0, 2, seed=0)
+    assert out["units"] == "sequences" and out["psnr_db"]["units"] == 3
+    assert out["psnr_db"]["estimate"] == pytest.approx(np.mean([1.1, 1.0, 1.05]))
+    assert out["psnr_db"]["verdict"] == "better" and out["rd_loss"]["verdict"] == "better"
+    assert out["bpp"]["verdict"] == "not distinguishable"  # equal rates
+    mixed = _frames({"a": [31.0, 31.0], "b": [19.0, 19.0], "c": [25.5, 25.5]})
+    assert differences(mixed, uniform, 1024.0, 2, seed=0)["psnr_db"]["verdict"] == "not distinguishable"
+    one = differences(_frames({"a": [31.0, 30.5, 31.0, 30.8]}), _frames({"a": [30.0] * 4}), 1024.0, 2, 0)
+    assert one["units"] == "GOPs of a" and one["psnr_db"]["units"] == 2
+
+
+def test_uniform_read_between_two_layouts_and_rerun_of_other_steps(tmp_path):
+    from types import SimpleNamespace
+
+    from search.pipeline.verdict import Contender, between, finetune_folder
+    from search.training.stages import StageRecord, write_stage
+
+    low = Contender("low", {}, 100.0, 10.0, frames=_frames({"a": [30.0, 28.0]}), tuned_rd_loss=8.0)
+    high = Contender("high", {}, 200.0, 6.0, frames=_frames({"a": [34.0, 32.0]}), tuned_rd_loss=4.0)
+    mid = between(low, high, 150.0, "Uniform @150")
+    assert mid.gmacs == 150.0 and mid.rd_loss == pytest.approx(8.0) and mid.tuned_rd_loss == pytest.approx(6.0)
+    assert list(mid.frames["psnr"]) == pytest.approx([32.0, 30.0]) and mid.figures["psnr"] == pytest.approx(31.0)
+    assert "between 100.000 and 200.000 GMACs" in mid.note
+    folder = tmp_path / "finetune" / "chosen-300-trial4"
+    folder.mkdir(parents=True)
+    write_stage(folder, StageRecord(True, "steps", 5, 5, 1.0, "step_00000005.pt", "0" * 64))
+    job = SimpleNamespace(cfg=SimpleNamespace(outer=SimpleNamespace(finetune_steps=5)), out=tmp_path)
+    finetune_folder(job, folder.name)
+    assert folder.is_dir()  # the same step count: kept
+    job.cfg.outer.finetune_steps = 20
+    finetune_folder(job, folder.name)
+    assert not folder.exists() and (tmp_path / "finetune" / f"previous-{folder.name}-steps5" / folder.name).is_dir()

@@ -143,7 +143,10 @@ def read_curve(curve: list[tuple[str, float, float]], gmacs: float) -> float:
 # ------------------------------------------------------------------------- differences with intervals
 
 def units(frames: pd.DataFrame, gop: int) -> tuple[pd.Series, str]:
-    """Each frame's unit of resampling: its sequence, or with a single sequence its GOP."""
+    """Each frame's unit of resampling: its sequence, or with a single sequence its GOP; each image for
+    an image codec."""
+    if "type" in frames and (frames["type"] == "image").all():
+        return frames["sequence"].astype(str) + "#" + frames["frame"].astype(str), "images"
     if frames["sequence"].nunique() > 1:
         return frames["sequence"].astype(str), "sequences"
     if "type" in frames and (frames["type"] == "I").any():

@@ -4,16 +4,17 @@
    checked against what the space can reach.
 2. A supernet: stage 1 (unless ``checkpoint=`` gives stage-1 weights) and stage 2 (cgSlimDecoder) with
    the preset; its levels are landed exactly on the targets.
-3. Outer loop (Optuna, or Ray Tune with ``backend=ray``): layouts scored with the supernet's shared
-   weights on disjoint validation batches (each score carries its noise), sampled layouts moved into
-   the targets' bands. Per target the supernet's landed level is the answer, unless a layout of the
-   same band beats it by more than the noise (:func:`search.outer.choose`).
+3. Outer loop (Optuna, or Ray Tune with ``backend=ray``): layouts ranked with the supernet's shared
+   weights on the ranking validation batches (each score carries its noise), sampled layouts moved
+   into the targets' bands. Per target the supernet's landed level is the answer, unless the band's
+   best beats it on fresh decision batches, beyond the 95% interval of their paired difference
+   (:func:`search.outer.choose`); reported RD figures come from the decision batches.
 4. The verdict (:mod:`search.pipeline.verdict`): each chosen architecture against uniform slimming at
-   the same GMACs, both fine-tuned alike from the shared weights and evaluated on the same held-out
-   test sequences with coded I-frames.
+   the chosen GMACs, both fine-tuned alike from the shared weights and evaluated on the same held-out
+   test sequences with coded I-frames; each difference with its bootstrap interval.
 5. The run folder: config, profile, summary, structure report, Pareto plots, trials.csv, study.db,
    ``rd_points.csv`` and each chosen architecture as a training config (``layouts/<target>.yaml``,
-   ``weights/<target>.pt``, sliced from the shared weights).
+   ``weights/<target>.pt``: the fine-tuned decoder that was measured).
 
 With several lambdas (``lmbda=[256,512,1024,2048]``) each is a run of its own in ``lambda-<lambda>/``;
 the top folder joins them into RD curves (every level, each chosen and uniform architecture) and gives

@@ -123,7 +123,9 @@ class Clips(Sequence):
         if kind in ("video", "bundled"):
             if kind == "bundled":  # decoding passes the earlier parts' frames; only this part is kept
                 start, stop = part_range(frame_count(path), self.part)
-                arr = read_video(path, stop)[start::self.stride][:self.max_frames]
+                if self.max_frames is not None:
+                    stop = min(stop, start + self.max_frames * self.stride)
+                arr = np.ascontiguousarray(read_video(path, stop)[start::self.stride][:self.max_frames])
             else:
                 arr = read_video(path, self.max_frames, self.stride)
             t, h, w, _ = arr.shape

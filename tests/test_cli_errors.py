@@ -317,3 +317,21 @@ def test_good_report_is_written(capsys, tmp_path):
     assert out.is_file() and out.read_text().strip()
     assert [p.name for p in out.parent.iterdir()] == ["report.csv"]
     assert "half" in out.read_text()
+
+
+# -- the main job: what the outer loop, the verdict and the export read after training -------------
+
+@pytest.mark.parametrize("args, needles", [
+    (["val_crop=50"], ["val_crop=50", "multiple of the codec's"]),
+    (["val_count=0"], ["val_count=0", "at least 1"]),
+    (["finetune_steps=-1"], ["finetune_steps=-1", ">= 0"]),
+    (["test_data=/nonexistent/clips"], ["/nonexistent/clips", "no such file or folder"]),
+    (["val_count=4", "val_batches=3"], ["val_batches=3", "divisor of val_count=4"]),
+])
+def test_run_checks_the_verdict_before_training(capsys, tmp_path, args, needles):
+    """Each would fail only after stage 1 and stage 2 had trained: refused first, nothing written."""
+    from search.commands import run as run_cli
+
+    folder = tmp_path / "run"
+    _fails(run_cli.main, ["space=dvc", "target_gmacs=[300]", *args, f"out={folder}"], capsys, *needles)
+    assert not folder.exists()

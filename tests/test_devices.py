@@ -23,7 +23,9 @@ from search.commands import supernet as supernet_cli
 from search.commands import train as train_cli
 from search.entropy import update_all
 from search.space import load_space
+from search.config import EvalConfig
 from search.training import Runtime, codec_at_layout, parse_device
+from search.training.runtime import ENTROPY_MODULES, keep_entropy_fp32, start_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SLIM = ["space=slimvc", "crop=48", "batch=1", "threads=2", "seed=0", "time_limit=0", "intra=pristine"]
@@ -67,7 +69,7 @@ def test_cuda_without_a_gpu_is_one_line(command, device, tmp_path, capsys):
 
 @pytest.mark.parametrize("args, words", [
     (["device=tpu"], ["device='tpu'", "auto, cpu, cuda or cuda:N"]),
-    (["precision=fp8"], ["precision='fp8'", "fp32, bf16, fp16"]),
+    (["precision=fp8"], ["precision='fp8'", "fp32, tf32, bf16, fp16"]),
     (["data_workers=-1"], ["data_workers=-1", ">= 0"]),
 ])
 def test_bad_runtime_values(args, words, tmp_path, capsys):
@@ -195,6 +197,133 @@ def test_compile_wraps_the_model_and_gives_the_same_forward():
     assert compiled is not tiny and isinstance(compiled, torch._dynamo.eval_frame.OptimizedModule)
     torch.testing.assert_close(compiled(x), tiny(x), atol=1e-5, rtol=1e-5)
     assert Runtime().wrap(tiny) is tiny  # fp32, one process, no compile: the module itself
+
+
+def test_entropy_parameter_networks_stay_fp32_under_autocast():
+    """Under bf16 autocast the hyper decoders and priors run in fp32 (rates never come from bf16
+    scales), while the other convolutions run in bf16."""
+    torch.manual_seed(0)
+    model = load_space("slimvc").codec().eval()
+    hooked = keep_entropy_fp32(model)
+    assert hooked and all(ENTROPY_MODULES.search(name.split(".")[-1]) for name in hooked)
+    dtypes: dict[str, torch.dtype] = {}
+
+    def record(name):
+        def hook(module, args, out):
+            dtypes.setdefault(name, (out[0] if isinstance(out, (tuple, list)) else out).dtype)
+        return hook
+
+    for name, module in model.named_modules():
+        if name in hooked:
+            module.register_forward_hook(record(name))
+    ref, x = torch.rand(2, 1, 3, 48, 48)
+    with torch.no_grad(), Runtime(precision="bf16").autocast():
+        out = model(ref, x)
+    assert dtypes and set(dtypes.values()) == {torch.float32}, dtypes
+    assert out["x_hat"].dtype == torch.bfloat16  # the rest did run in bf16
+
+
+def test_precision_sets_tf32_explicitly():
+    """fp32 is fp32 (TF32 off, whatever torch's default on the GPU); tf32 is asked for by name."""
+    from search.config import RuntimeConfig
+
+    start_runtime(RuntimeConfig(device="cpu", precision="tf32"), distributed=False)
+    assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+    start_runtime(RuntimeConfig(device="cpu", precision="fp32"), distributed=False)
+    assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+
+
+# ------------------------------------------------------- placement: every module on the runtime's device
+
+class Placement:
+    """A global forward pre-hook that records, for every module run, the devices of its parameters
+    and tensor inputs; on the ``meta`` device (the one other device every machine has) a codec runs
+    its convolutions, so code that leaves a module or a tensor behind on the CPU shows here."""
+
+    def __init__(self):
+        self.seen: list[tuple[str, set[str]]] = []
+
+    def __enter__(self):
+        from torch.nn.modules.module import register_module_forward_pre_hook
+
+        def record(module, args):
+            devices = {p.device.type for p in module.parameters(recurse=False)}
+            devices |= {a.device.type for a in args if isinstance(a, torch.Tensor)}
+            self.seen.append((type(module).__name__, devices))
+
+        self.handle = register_module_forward_pre_hook(record)
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.remove()
+
+    def elsewhere(self, device: str) -> list[tuple[str, set[str]]]:
+        return [(name, devices) for name, devices in self.seen if devices - {device}]
+
+
+def _run_until_meta_stops(call) -> None:
+    """Run ``call`` until the meta device cannot go on (reading a figure, entropy coding)."""
+    try:
+        call()
+    except (NotImplementedError, RuntimeError, ValueError, TypeError) as err:
+        print("stopped:", type(err).__name__, str(err).splitlines()[0])
+
+
+def test_evaluation_moves_the_i_frame_codec_and_its_cache_to_the_model(tiny_test_set, monkeypatch):
+    """The main job's verdict fine-tunes on the runtime's device and evaluates there: the I-frame codec
+    and the I-frames it coded earlier (on the CPU) must follow the P-frame codec. (The figures of a
+    frame cannot be read on the meta device: they are replaced by a recorder of where their inputs
+    are, so that the P-frame after a cached I-frame runs too.)"""
+    from compressai.zoo import cheng2020_anchor
+
+    import search.evaluation.coding as coding
+
+    from search.data import open_test_set
+    from search.evaluation import Protocol, evaluate
+    from search.intra import IntraCodec
+
+    sequences = open_test_set(str(tiny_test_set))
+    protocol = Protocol.of(EvalConfig(gop_size=2, max_gops=1, bitstream=False))
+    model = codec_at_layout(load_space("dvc"), load_space("dvc").full_layout()).to("meta")
+    intra = IntraCodec(cheng2020_anchor(quality=1), "cheng2020-anchor", 1, "quick", "test")
+    with Placement() as placement:
+        _run_until_meta_stops(lambda: evaluate(model, sequences, protocol, intra, progress=False))
+    assert len(placement.seen) > 3 and not placement.elsewhere("meta"), placement.elsewhere("meta")[:3]
+    # an I-frame cached from a CPU run, then a P-frame on the meta device
+    monkeypatch.setattr(coding, "quality", lambda decoded, frame, *args: placement.seen.append(
+        ("figures", {decoded.device.type, frame.rgb.device.type})) or {"psnr": 0.0, "ms_ssim": 0.0})
+    sequence, cpu_intra = sequences[0], IntraCodec(cheng2020_anchor(quality=1), "cheng2020-anchor", 1,
+                                                   "quick", "test")
+    cache = {(sequence.name, str(sequence.path), 0, (1, 3, 64, 64)): (torch.rand(1, 3, 64, 64), 800)}
+    with Placement() as placement:
+        _run_until_meta_stops(lambda: evaluate(model, sequences, protocol, cpu_intra, progress=False,
+                                               intra_cache=cache))
+    ran = [name for name, _ in placement.seen]
+    assert ran[0] == "figures" and len(ran) > 3, ran  # the I-frame's figures, then the P-frame's modules
+    assert not placement.elsewhere("meta"), placement.elsewhere("meta")[:3]
+
+
+def test_search_eval_codes_on_the_configured_device(tiny_test_set, tmp_path, monkeypatch):
+    """``search.eval device=...`` builds the codec on the CPU (the checkpoint's device) and must move it
+    to the configured device before coding."""
+    import search.pipeline.job as job_module
+
+    monkeypatch.setattr(job_module, "start_runtime",
+                        lambda cfg, distributed=True: Runtime(device=torch.device("meta")))
+    with Placement() as placement:
+        _run_until_meta_stops(lambda: eval_cli.main(["space=dvc", f"data={tiny_test_set}", "intra=pristine",
+                                                     "bitstream=false", "gop_size=2", "max_gops=1",
+                                                     f"out={tmp_path / 'eval'}"]))
+    assert len(placement.seen) > 3 and not placement.elsewhere("meta"), placement.elsewhere("meta")[:3]
+
+
+def test_compile_runs_a_real_codec_training_step(tmp_path):
+    """torch.compile around a real codec's training step (SlimVC, one step at 48x48): it trains and
+    gives a finite loss."""
+    out = tmp_path / "compiled"
+    train_cli.main([*SLIM, "steps=1", "compile=true", f"out={out}"])
+    log = read_log(out)
+    assert [int(r["step"]) for r in log] == [1] and math.isfinite(log[0]["loss"])
 
 
 # ------------------------------------------------------------------------------------ on a GPU

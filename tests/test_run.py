@@ -42,8 +42,19 @@ def test_writes_everything(run_folder):
             assert side["bpp_i"] > 0  # coded I-frames (x265's HEVC intra, the quick preset's default)
         assert 0 < uniform["width"] <= 1 and "note" in chosen and "rd_noise" in chosen
     assert not (out / "intra.pt").exists() and summary["finetune_steps"] == 2  # nothing to train
-    tuned = sorted(p.name.split("-")[0] + p.name.split("-")[1] for p in (out / "finetune").iterdir())
-    assert tuned == ["chosen200", "chosen400", "uniform200", "uniform400"]
+    tuned = {p.name.split("-")[0] + p.name.split("-")[1] for p in (out / "finetune").iterdir()}
+    assert tuned == {"chosen200", "chosen400", "uniform200", "uniform400"}
+    assert summary["test_data_is"] == "held-out" and "bitstream" in summary["measured"]
+    assert "no training frame" in summary["validation"]["decided_on"]
+    for row in summary["targets"]:
+        chosen, uniform = row["chosen"], row["uniform"]
+        assert chosen["measured_on"] == "decision" and "rd_loss_finetuned" in uniform
+        # the uniform side is compared at the chosen decoder's GMACs (read between two, or within 1%)
+        assert abs(uniform["gmacs"] - chosen["gmacs"]) <= 0.01 * chosen["gmacs"]
+        for key in ("psnr_db", "bpp", "rd_loss"):
+            figure = row["chosen_vs_uniform"][key]
+            assert figure["low"] <= figure["estimate"] <= figure["high"] and figure["verdict"] in (
+                "better", "worse", "not distinguishable")
     exported = yaml.safe_load((out / "layouts" / "400.yaml").read_text())
     assert exported["codec"] == "dvc" and set(exported["layout"]) == set(load_space("dvc").layers)
     trials = pd.read_csv(out / "trials.csv")
@@ -236,3 +247,24 @@ def test_several_lambdas_give_rd_curves(tmp_path, tiny_test_set):
     assert [p["lambda"] for p in row["per_lambda"]] == [256.0, 2048.0]
     # two training steps give curves that may not overlap in quality: then the reason, not a crash
     assert row["bd_rate_vs_uniform"] is not None or "BD" in row["bd_note"]
+
+
+def test_exported_weights_reproduce_the_summary(run_folder, tmp_path):
+    """``search.eval`` on ``layouts/<t>.yaml`` + ``weights/<t>.pt``, with the run's own evaluation
+    settings and I-frame codec, gives the summary's chosen figures: the export is the measured model."""
+    from search.commands import eval as eval_cli
+
+    out = run_folder
+    summary = json.loads((out / "summary.json").read_text())
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    row = summary["targets"][0]
+    chosen = row["chosen"]
+    assert (out / "weights" / f"{row['target_gmacs']:g}.shared.pt").is_file()
+    ev = config["eval"]
+    eval_cli.main([f"layout={out / chosen['layout_file']}", f"checkpoint={out / chosen['weights_file']}",
+                   f"data={ev['data']}", f"gop_size={ev['gop_size']}", f"max_gops={ev['max_gops']}",
+                   f"bitstream={str(ev['bitstream']).lower()}", f"intra_checkpoint={out / 'intra.pt'}",
+                   f"lmbda=[{summary['lambda']}]", "threads=1", f"out={tmp_path / 'eval'}"])
+    classes = pd.read_csv(tmp_path / "eval" / "classes.csv")
+    for key in ("psnr", "bpp", "ms_ssim"):
+        assert classes[key].mean() == pytest.approx(chosen[key], rel=1e-5), key

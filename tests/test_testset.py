@@ -17,6 +17,7 @@ from search.config import EvalConfig
 from search.data import Clips, YuvOptions, default_clips, open_test_set, read_video
 from search.data.color import rgb_to_yuv420, yuv420_to_rgb
 from search.data.testset import HELD_OUT, parse_yuv_name, sequence_class
+from search.data.video import VALIDATION
 from search.errors import BadInput
 from search.evaluation import Protocol, evaluate, mean_figures, per_class, per_sequence, stream_bits
 from search.intra import QuickIntra, load_intra, save_intra, train_quick_intra
@@ -102,12 +103,20 @@ def test_bt601_is_limited_range():
 
 
 def test_default_test_set_is_the_held_out_tail():
+    """The bundled clips split by frames: training, validation (ranking, decision), test; no frame in
+    two parts, and the parts follow each other."""
     sequences = open_test_set("default")
-    clips = Clips("default")
+    parts = {part: Clips("default", part=part) for part in ("train", "rank", "decide", "test")}
     for i, seq in enumerate(sequences):
         assert seq.length == HELD_OUT and seq.group == "bundled"
         whole = read_video(default_clips()[i])
-        assert clips.shape(i)[0] == len(whole) - HELD_OUT  # training never sees the tail
+        assert parts["train"].shape(i)[0] == len(whole) - HELD_OUT - VALIDATION  # never the tail
+        start = 0
+        for part, clips in parts.items():
+            count = clips.shape(i)[0]
+            np.testing.assert_array_equal(clips[i], whole[start:start + count], err_msg=part)
+            start += count
+        assert start == len(whole)
         first = next(seq.frames()).rgb
         expected = torch.from_numpy(whole[len(whole) - HELD_OUT]).permute(2, 0, 1)[None].float() / 255
         assert torch.equal(first, expected)
@@ -173,3 +182,14 @@ def test_conditions():
     assert (custom.frames(seq), custom.period(seq)) == (24, 12)
     with pytest.raises(BadInput, match="condition"):
         Protocol.of(EvalConfig(condition="ctc"))
+
+
+def test_test_data_overlapping_the_training_data_is_named():
+    from search.data import overlap_with_training
+
+    assert overlap_with_training("default", "default") == ""
+    clip = str(default_clips()[0])
+    assert "not held out" in overlap_with_training("default", clip)
+    assert "not held out" in overlap_with_training(clip, "default")
+    assert "not held out" in overlap_with_training("/data/clips", "/data/clips/a.mp4")
+    assert overlap_with_training("/data/train", "/data/test") == ""

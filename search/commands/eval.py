@@ -35,7 +35,7 @@ COMMAND = Command("search.eval", __doc__.strip().split("\n\n")[1], keys(
 def main(args: list[str] | None = None) -> int:
     run = configure(COMMAND, argv() if args is None else args)
     cfg, space = run.cfg, run.space
-    frames = evaluate_points(cfg, space, run.layout)
+    frames = evaluate_points(cfg, space, run.layout, run.runtime.device)
     folder, frames_csv = output_paths(cfg, space)
     tables = write_eval(frames, folder, frames_csv, title=f"{space.name}: {space.codec_name}")
     print(f"{space.codec_name} ({cfg.checkpoint or 'untrained weights'}); {frames['intra'].iloc[0]} "

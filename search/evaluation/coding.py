@@ -46,14 +46,33 @@ def code_i_frame(intra: IntraCodec | ClassicalIntra, x: torch.Tensor, size: tupl
     return pad_to_multiple(coded, (x.shape[-2], x.shape[-1]))[0], bits
 
 
+class DecodeMismatch(RuntimeError):
+    """The decoder's reconstruction from the bitstream differs from the encoder's."""
+
+
+#: largest difference (in [0, 1] pixel units) between the decoded and the encoder's reconstruction
+DECODE_TOLERANCE = 1e-3
+
+
+def check_decoded(decoded: torch.Tensor, encoded: torch.Tensor, what: str) -> None:
+    """A bitstream that does not decode to the encoder's reconstruction is an error, not a low PSNR
+    (entropy coders need the encoder's and decoder's scales to agree bit for bit)."""
+    worst = float((decoded.float() - encoded.float()).abs().max())
+    if not math.isfinite(worst) or worst > DECODE_TOLERANCE:
+        raise DecodeMismatch(f"{what}: decompress gives a reconstruction {worst:.3g} away from the "
+                             f"encoder's (tolerance {DECODE_TOLERANCE:g}): the bitstream does not decode")
+
+
 @torch.no_grad()
 def code_p_frame(model: Codec, ref: torch.Tensor, x: torch.Tensor, bitstream: bool
                  ) -> tuple[torch.Tensor, dict[str, float]]:
-    """(reconstruction, {bpp_motion, bpp_residual} over the padded pixels) of one padded P-frame."""
+    """(reconstruction, {bpp_motion, bpp_residual} over the padded pixels) of one padded P-frame.
+    With ``bitstream`` the decoded frame is checked against the encoder's (:func:`check_decoded`)."""
     pixels = x.shape[0] * x.shape[2] * x.shape[3]
     if bitstream:
         compressed = model.compress(ref, x)
         x_hat = model.decompress(ref, compressed)["x_hat"]
+        check_decoded(x_hat, model(ref, x)["x_hat"], type(model).__name__)
         rates = {part: stream_bits(compressed["strings"].get(part, {})) / pixels
                  for part in ("motion", "residual")}
     else:
@@ -84,6 +103,8 @@ def evaluate_sequence(model: Codec, intra: IntraCodec | ClassicalIntra | None, s
     period, count = protocol.period(sequence), protocol.frames(sequence)
     multiple = math.lcm(model.MULTIPLE, intra.multiple if intra else 1)
     device = next(model.parameters()).device
+    if intra is not None:
+        intra.to(device)  # the I-frame codec codes where the P-frame codec does
     rows, ref = [], None
     for index, frame in enumerate(sequence.frames(0, count)):
         frame = Frame(frame.rgb.to(device), frame.yuv and tuple(p.to(device) for p in frame.yuv))
@@ -96,6 +117,7 @@ def evaluate_sequence(model: Codec, intra: IntraCodec | ClassicalIntra | None, s
             key = (sequence.name, str(sequence.path), index, tuple(x.shape))
             cached = intra_cache.get(key) if intra_cache is not None else None
             ref, bits = cached if cached is not None else code_i_frame(intra, x, size)
+            ref = ref.to(device)  # cached I-frames may come from a codec on another device
             if intra_cache is not None:
                 intra_cache[key] = (ref, bits)
             rates = {"bpp_i": bits / (size[0] * size[1]), "bpp_motion": 0.0, "bpp_residual": 0.0}

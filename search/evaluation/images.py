@@ -22,7 +22,7 @@ from ..codec import Codec
 from ..data import crop_back, pad_to_multiple
 from ..data.testset import Frame, TestSequence
 from ..entropy import bits
-from .coding import quality, stream_bits
+from .coding import check_decoded, quality, stream_bits
 from .protocol import Protocol
 
 
@@ -51,7 +51,9 @@ def code_image(model: Codec, x: torch.Tensor) -> tuple[torch.Tensor, int, float]
     image ``[1, 3, H, W]``."""
     compressed = model.compress(x)
     x_hat = model.decompress(compressed)["x_hat"]
-    estimate = sum(float(bits(p)) for part in model(x)["likelihoods"].values() for p in part.values())
+    forward = model(x)
+    check_decoded(x_hat, forward["x_hat"], type(model).__name__)
+    estimate = sum(float(bits(p)) for part in forward["likelihoods"].values() for p in part.values())
     return x_hat.clamp(0, 1), stream_bits(compressed["strings"]), estimate
 
 

@@ -26,6 +26,9 @@ class UniformBaseline:
     gmacs: float
     on_grid: bool
     note: str = ""
+    #: the next wider single-factor layout (above the target): with this one, the uniform curve
+    #: brackets the target (None on the grid, or at full width)
+    wider: dict[str, int] | None = None
 
 
 def grid_uniform_below(space: Space, complexity: Complexity, target: float) -> UniformBaseline | None:
@@ -71,8 +74,12 @@ def uniform_at(space: Space, complexity: Complexity, target: float, steps: int =
         return None if grid is None else UniformBaseline(grid.name, grid.factor, grid.layout, grid.gmacs,
                                                          True, note)
     gmacs = complexity.gmacs(layout)
+    wider = space.scaled_layout(high) if low < 1.0 else None
+    if wider is not None and _builds(space, wider):
+        wider = None
     return UniformBaseline(f"uniform x{low:.3f}", low, layout, gmacs, False,
-                           _gap_note(complexity, space.scaled_layout(high), gmacs, target) if low < 1.0 else "")
+                           _gap_note(complexity, space.scaled_layout(high), gmacs, target) if low < 1.0 else "",
+                           wider)
 
 
 def _gap_note(complexity: Complexity, wider: dict[str, int], gmacs: float, target: float,

@@ -2,9 +2,11 @@
 
 The layout file (:mod:`search.space.layout`) names its codec and space, so the YAML alone rebuilds
 exactly that decoder, and carries what a trainer needs (resolution, GMACs and exact MACs, training
-preset and lambda when known); the weights are the state dict of the codec built at the layout, sliced
-from the supernet's full-width shared weights (:func:`search.nn.layers.load_sliced`, cgSlimDecoder's
-weight inheritance), or, after mask decay, the kept channels of the merged weights. Round trip (tested): :func:`load_architecture` gives a model whose fvcore GMACs
+preset and lambda when known); the weights are the state dict of the codec built at the layout: the
+model that was measured when one is given (the main job's fine-tuned decoder; the slice of the shared
+weights it started from is kept beside it as ``weights/<name>.shared.pt``), else sliced from the
+supernet's full-width shared weights (:func:`search.nn.layers.load_sliced`, cgSlimDecoder's weight
+inheritance), or, after mask decay, the kept channels of the merged weights. Round trip (tested): :func:`load_architecture` gives a model whose fvcore GMACs
 equal the file's ``gmacs`` and whose output equals the supernet's under that layout's masks, and
 ``python -m search.train layout=layouts/<name>.yaml checkpoint=weights/<name>.pt`` fine-tunes it.
 """
@@ -68,7 +70,8 @@ def _check_export(space: Space, layout: Mapping[str, int], full_codec: Codec, na
 
 def export_architecture(space: Space, layout: Mapping[str, int], full_codec: Codec, out_dir: Path | str,
                         name: str, resolution: tuple[int, int], gmacs: float | None,
-                        extra: Mapping[str, Any] | None = None, keep: Keep | None = None) -> Exported:
+                        extra: Mapping[str, Any] | None = None, keep: Keep | None = None,
+                        model: Codec | None = None) -> Exported:
     """Write ``<out_dir>/layouts/<name>.yaml`` and ``<out_dir>/weights/<name>.pt`` (both atomically).
 
     ``layout`` may leave fixed layers out; it is validated against ``space`` (widths among the options,
@@ -76,17 +79,32 @@ def export_architecture(space: Space, layout: Mapping[str, int], full_codec: Cod
     masks are left as they are. ``extra`` adds keys for trainers (e.g. ``preset``, ``lambda``,
     ``target_gmacs``, ``rd_loss``); it may not override the layout file's own keys. ``gmacs`` (the
     closed form at ``resolution``) is written rounded to 1e-6 and exactly as the integer ``macs``.
+    ``model``: the codec at ``layout`` whose weights were measured (fine-tuned); its weights are the
+    export, and the shared-weights slice goes to ``weights/<name>.shared.pt``.
     """
     extra = dict(extra or {})
     full = _check_export(space, layout, full_codec, name, extra)
     small = load_sliced(space.codec(full), full_codec, keep)
     out_dir = Path(out_dir)
+    if model is not None:
+        _check_model(small, model, name)
+        atomic_write(out_dir / "weights" / f"{name}.shared.pt", state_dict_bytes(small.state_dict()))
+        small = model
     weights_path = atomic_write(out_dir / "weights" / f"{name}.pt", state_dict_bytes(small.state_dict()))
     exact = {} if gmacs is None else {"macs": int(round(float(gmacs) * 1e9))}  # gmacs is rounded
     info = LayoutFile(codec=space.codec_name, space=space_reference(space), layout=full,
                       resolution=tuple(resolution), gmacs=gmacs, name=name, extra={**exact, **extra})
     layout_path = info.save(out_dir / "layouts" / f"{name}.yaml")
     return Exported(name, layout_path, weights_path, None if gmacs is None else float(gmacs))
+
+
+def _check_model(built: Codec, model: Codec, name: str) -> None:
+    """``model`` must be the codec of the exported layout (same keys, same shapes)."""
+    mine, theirs = built.state_dict(), model.state_dict()
+    wrong = [k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape]
+    if type(model) is not type(built) or wrong or len(mine) != len(theirs):
+        raise BadInput(f"export {name}: the given model is not the codec of its layout "
+                       f"({wrong[0] if wrong else type(model).__name__})")
 
 
 def load_architecture(yaml_path: Path | str, weights_path: Path | str | None = None) -> Codec:

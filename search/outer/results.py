@@ -5,7 +5,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,17 +13,28 @@ from optuna.trial import TrialState
 
 from ..space import Space
 from .bands import Band
-from .scorer import standard_error
+from ..evaluation.intervals import Interval, t_interval
+from .scorer import Score, standard_error
 from .study import layout_of_params, param_names, params_of
+
+#: which validation batches a figure comes from: those that ranked the trials, or the fresh ones that
+#: decided between the band's best and the level
+RANKING, DECISION = "ranking", "decision"
+#: the confidence of the decision: the level is replaced only when the 95% interval of the paired
+#: difference lies wholly below zero (a false replacement at most 2.5% of the time)
+DECISION_CONFIDENCE = 0.95
 
 
 @dataclass
 class Chosen:
     """The architecture chosen for one target (see :func:`choose`).
 
-    ``noise``: the standard error of its RD loss over the validation batches; ``margin``: its RD loss
-    minus the supernet level's, paired over the same batches (negative: better), with ``margin_noise``
-    the standard error of that paired difference; ``note`` says why it was chosen.
+    ``rd_loss``, ``bpp``, ``psnr`` and ``noise`` (the standard error of its RD loss over the batches)
+    come from the batches named by ``measured_on``: the fresh decision batches when the choice had
+    them, which the ranking never saw. ``rank_rd_loss`` is its RD loss on the ranking batches (what
+    ordered the trials). ``margin``: its RD loss minus the supernet level's, paired batch by batch
+    (negative: better), with ``margin_noise`` the standard error of that difference and
+    ``margin_interval`` its t interval and verdict word; ``note`` says why it was chosen.
     """
 
     target: float
@@ -39,6 +50,10 @@ class Chosen:
     margin: float = float("nan")
     margin_noise: float = float("nan")
     note: str = ""
+    rank_rd_loss: float = float("nan")
+    measured_on: str = RANKING
+    margin_interval: Interval | None = None
+    rivals: int = 0
 
 
 @dataclass
@@ -80,27 +95,44 @@ def trials_frame(study, space: Space, targets: Sequence[float]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).sort_values("number").reset_index(drop=True)
 
 
-def _chosen(row: pd.Series, space: Space, target: float, note: str, margin: float = float("nan"),
-            margin_noise: float = float("nan")) -> Chosen:
+def _chosen(row: pd.Series, space: Space, target: float, note: str) -> Chosen:
+    """A trial as chosen, with its ranking figures (:func:`_measured` replaces them by fresh ones)."""
     return Chosen(target, int(row["number"]), float(row["gmacs"]), float(row["rd_loss"]),
                   float(row["bpp"]), float(row["psnr"]), str(row["source"]), str(row["name"]),
-                  layout_of_params(space, json.loads(row["params"])), float(row["rd_noise"]), margin,
-                  margin_noise, note)
+                  layout_of_params(space, json.loads(row["params"])), float(row["rd_noise"]), note=note,
+                  rank_rd_loss=float(row["rd_loss"]))
 
 
-def _paired(a: pd.Series, b: pd.Series) -> tuple[float, float]:
-    """(mean, standard error) of the batch-by-batch RD loss difference of ``a`` minus ``b``."""
-    diff = np.array(json.loads(a["batch_losses"])) - np.array(json.loads(b["batch_losses"]))
-    return float(diff.mean()), standard_error(diff)
+def _losses(row: pd.Series) -> np.ndarray:
+    return np.array(json.loads(row["batch_losses"]), dtype=float)
+
+
+def _measured(chosen: Chosen, score: Score | None) -> Chosen:
+    """``chosen`` with its figures from the decision batches (``score``), when there are any."""
+    if score is None:
+        return chosen
+    chosen.rd_loss, chosen.bpp, chosen.psnr = score.rd_loss, score.bpp, score.psnr
+    chosen.noise, chosen.measured_on = score.noise, DECISION
+    return chosen
+
+
+Decide = Callable[[Mapping[str, int]], Score]
 
 
 def choose(frame: pd.DataFrame, space: Space, targets: Sequence[float],
            defaults: Mapping[float, Mapping[str, int]] | None = None,
-           bands: Sequence[Band] = ()) -> dict[float, Chosen | None]:
-    """Per target: the supernet's landed level (``defaults``) unless a trial in the same band has a
-    lower RD loss by more than twice the standard error of their paired difference over the
-    validation batches. Without a default, the trial of the band with the lowest RD loss; with nothing
-    in the band, the feasible trial with the lowest RD loss (and the note says so)."""
+           bands: Sequence[Band] = (), decide: Decide | None = None) -> dict[float, Chosen | None]:
+    """Per target: rank the trials on the ranking batches (``frame``'s RD losses), then decide.
+
+    The supernet's landed level (``defaults``) is kept unless the band's best trial beats it. With
+    ``decide`` (a scorer on fresh validation batches the ranking never saw), both are scored again
+    there and the best replaces the level only when the 95% t interval of their paired difference
+    lies wholly below zero: selected on other data, the best is one rival, so the test holds its
+    error rate (at most 2.5% false replacements when every layout is equal). Without ``decide``, the
+    same test runs on the ranking batches, corrected for the band's ``k`` rivals (Bonferroni), and the
+    figures are the ranking batches' (``measured_on`` says so). Without a default: the band's best;
+    with nothing in the band, the feasible trial with the lowest RD loss (the note says so).
+    """
     band_of = {band.target: band for band in bands}
     out: dict[float, Chosen | None] = {}
     for t in targets:
@@ -112,10 +144,12 @@ def choose(frame: pd.DataFrame, space: Space, targets: Sequence[float],
             out[t] = None
         elif inside.empty:
             best = feasible.sort_values(["rd_loss", "gmacs", "number"]).iloc[0]
-            out[t] = _chosen(best, space, t, f"no trial within the band [{band.low:.3f}, {t:g}]: the "
+            chosen = _chosen(best, space, t, f"no trial within the band [{band.low:.3f}, {t:g}]: the "
                                              f"feasible trial with the lowest RD loss")
+            out[t] = _measured(chosen, decide(chosen.layout) if decide else None)
         else:
-            out[t] = _choose_in_band(inside.sort_values(["rd_loss", "gmacs", "number"]), default, space, t)
+            out[t] = _choose_in_band(inside.sort_values(["rd_loss", "gmacs", "number"]), default, space,
+                                     t, decide)
     return out
 
 
@@ -127,21 +161,42 @@ def _trial_of(frame: pd.DataFrame, space: Space, layout: Mapping[str, int] | Non
     return None if rows.empty else rows.iloc[0]
 
 
-def _choose_in_band(ranked: pd.DataFrame, default: pd.Series | None, space: Space, t: float) -> Chosen:
+def _choose_in_band(ranked: pd.DataFrame, default: pd.Series | None, space: Space, t: float,
+                    decide: Decide | None = None) -> Chosen:
     best = ranked.iloc[0]
     if default is None or float(default["gmacs"]) > t:
-        return _chosen(best, space, t, "the lowest RD loss in the band (no supernet level to prefer)")
+        chosen = _chosen(best, space, t, "the lowest RD loss in the band (no supernet level to prefer)")
+        return _measured(chosen, decide(chosen.layout) if decide else None)
+    level = _chosen(default, space, t, "")
+    rivals = int(len(ranked) - 1)
     if int(best["number"]) == int(default["number"]):
-        return _chosen(default, space, t, "the supernet's landed level: the lowest RD loss in its band",
-                       0.0, 0.0)
-    margin, noise = _paired(best, default)
-    if margin < -2 * noise:
-        return _chosen(best, space, t, f"trial {int(best['number'])} beats the supernet's level by "
-                                       f"{-margin:.4g} RD loss, more than twice its noise ({noise:.3g})",
-                       margin, noise)
-    return _chosen(default, space, t, f"the supernet's landed level: trial {int(best['number'])}'s "
-                                      f"{-margin:.4g} lower RD loss is within the noise ({noise:.3g} "
-                                      f"standard error, paired over the validation batches)", 0.0, noise)
+        level.note = f"the supernet's landed level: the lowest RD loss of its band ({rivals} rivals)"
+        level.margin, level.margin_noise, level.rivals = 0.0, 0.0, rivals
+        return _measured(level, decide(level.layout) if decide else None)
+    rival = _chosen(best, space, t, "")
+    if decide is None:
+        diff, where, k = _losses(best) - _losses(default), "the ranking batches", max(rivals, 1)
+        level_score = rival_score = None
+    else:
+        level_score, rival_score = decide(level.layout), decide(rival.layout)
+        diff = np.array(rival_score.batch_losses) - np.array(level_score.batch_losses)
+        where, k = "fresh decision batches", 1
+    interval = t_interval(diff, lower_is_better=True, confidence=DECISION_CONFIDENCE, comparisons=k)
+    corrected = f", Bonferroni over {k} rivals" if k > 1 else ""
+    span = (f"{interval.estimate:+.4g} RD loss on {where}, {interval.confidence:.0%} interval "
+            f"[{interval.low:+.4g}, {interval.high:+.4g}]{corrected}")
+    if interval.verdict == "better":
+        chosen = _measured(rival, rival_score)
+        chosen.note = (f"trial {rival.number} (best of {rivals} rivals on the ranking batches) beats the "
+                       f"supernet's level: {span}")
+    else:
+        chosen = _measured(level, level_score)
+        chosen.note = (f"the supernet's landed level: trial {rival.number} (best of {rivals} rivals on "
+                       f"the ranking batches) is not distinguishable from it: {span}")
+    chosen.margin = interval.estimate if chosen is rival else 0.0
+    chosen.margin_noise = standard_error(diff)
+    chosen.margin_interval, chosen.rivals = interval, rivals
+    return chosen
 
 
 def best_postfix(study, targets: Sequence[float]) -> dict[str, str]:

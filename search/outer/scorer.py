@@ -11,30 +11,81 @@ import numpy as np
 import torch
 
 from ..codec import Codec
-from ..data import Clips, TrainPairs
+from ..data import Clips, TrainPairs, default_clips, is_septuplet_set
 from ..errors import BadInput
 from ..evaluation import psnr
 from ..training import codec_inputs, frames_per_sample, rd_loss
 
 
 def validation_pairs(data: str | Path = "default", count: int = 4, crop: int = 64, seed: int = 0,
-                     multiple: int = 64, max_frames: int | None = 60, frames: int = 2) -> torch.Tensor:
+                     multiple: int = 64, max_frames: int | None = 60, frames: int = 2,
+                     part: str = "rank") -> torch.Tensor:
     """``[count, 2, 3, crop, crop]`` fixed (reference, current) pairs from the real clips of ``data``
     (``frames=1``: ``[count, 1, 3, crop, crop]`` single images, for an image codec).
 
+    ``part`` is ``rank`` (the frames that rank the outer loop's layouts) or ``decide`` (fresh frames
+    for the decision between the band's best and the supernet's level; no frame is in both). With
+    ``data=default`` they are the bundled clips' validation frames, which training never sees
+    (:func:`search.data.video.part_range`); other data gives the first and the second half of each
+    clip's first ``max_frames`` frames (they may overlap training there: :func:`validation_overlap`).
     Crops come from :class:`search.data.TrainPairs` with flips off and a fixed seed, so every trial
     (and every resumed run) sees the same frames. ``crop`` must be a multiple of the codec's
-    ``multiple``; ``max_frames`` limits how much of each clip is decoded.
+    ``multiple``.
     """
     if count < 1:
         raise BadInput(f"validation count={count}: expected at least 1 frame pair")
     if crop < 1 or crop % multiple:
         raise BadInput(f"validation crop={crop}: expected a positive multiple of the codec's "
                        f"{multiple}")
-    clips = Clips(data, max_frames=max_frames)
+    if part not in VALIDATION_PARTS:
+        raise BadInput(f"validation part {part!r}: expected one of {', '.join(VALIDATION_PARTS)}")
+    clips = _validation_clips(data, max_frames, part)
     pairs = TrainPairs(clips, crop, frames, samples_per_epoch=count, seed=seed, hflip=False, vflip=False,
                        skip_small=True)
     return torch.stack([pairs[i] for i in range(count)])
+
+
+#: the two disjoint validation parts: ranking, then decision
+VALIDATION_PARTS = ("rank", "decide")
+
+
+def _is_default(data: str | Path) -> bool:
+    return isinstance(data, str) and data.strip().lower() == "default"
+
+
+def _validation_clips(data: str | Path, max_frames: int | None, part: str) -> Clips:
+    if _is_default(data):
+        return Clips(data, part=part, max_frames=max_frames)
+    whole = Clips(data, max_frames=max_frames)
+    halves = {}
+    for i in range(len(whole)):
+        arr = whole[i]
+        middle = len(arr) // 2
+        halves[whole.name(i)] = arr[:middle] if part == "rank" else arr[middle:]
+    return Clips.from_arrays(halves)
+
+
+def describe_part(data: str | Path, part: str, max_frames: int | None = 60) -> str:
+    """Which frames the ``rank`` or ``decide`` validation part of ``data`` takes, in words."""
+    if _is_default(data):
+        from ..data.video import frame_count, part_range
+
+        spans = []
+        for path in default_clips():
+            start, stop = part_range(frame_count(path), part)
+            spans.append(f"{path.stem} frames {start}-{stop - 1}")
+        return ", ".join(spans) + " (no training frame)"
+    half = "first" if part == "rank" else "second"
+    return f"the {half} half of the first {max_frames} frames of each clip of data={data}"
+
+
+def validation_overlap(data: str | Path, max_frames: int | None = 60) -> str:
+    """How the validation frames relate to the training frames of ``data``: empty when disjoint
+    (``data=default``'s validation part; a Vimeo-90k set's test list), else a sentence saying so."""
+    if _is_default(data) or is_septuplet_set(data):
+        return ""
+    return (f"the validation frames (the first {max_frames} frames of each clip of data={data}) are "
+            f"also training frames: only data=default and Vimeo-90k sets hold validation frames out")
 
 
 # ------------------------------------------------------------------------------------------ scorer
@@ -115,6 +166,8 @@ class LayoutScorer:
                      tuple(f["loss"] for f in figures))
 
     def _batch(self, model: Codec, frames: torch.Tensor) -> dict[str, float]:
+        # a fine-tuned model may live on another device than the shared weights the frames came with
+        frames = frames.to(next(model.parameters()).device)
         inputs, x = codec_inputs(model, frames)
         out = model(*inputs)
         figures = rd_loss(out, x, self.lmbda)

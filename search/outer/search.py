@@ -69,14 +69,16 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
               supernet_layouts: Sequence[tuple[str, Mapping[str, int]]] = (), progress: bool = True,
               verbose: bool = False, bands: Sequence[Band] = (),
               defaults: Mapping[float, Mapping[str, int]] | None = None,
-              weights_sha256: str = "") -> StudyResult:
+              weights_sha256: str = "", decide: Callable[[Mapping[str, int]], Score] | None = None
+              ) -> StudyResult:
     """Run (or resume) the outer search in ``out``: ``cfg.trials`` finished trials in all.
 
     ``scorer`` maps a layout to a :class:`Score` (a :class:`LayoutScorer`; ``backend="ray"`` needs
     one). ``supernet_layouts``: (name, layout) pairs enqueued first, before the uniform-slimming
     layouts. ``bands``: the targets' bands, where sampled layouts are moved (``cfg.bands``) and where
     each target's architecture is chosen; ``defaults``: per target the supernet's landed layout,
-    replaced only by a layout of its band better by more than the noise (:func:`choose`).
+    replaced only by a layout of its band better by more than the noise (:func:`choose`);
+    ``decide``: a scorer on fresh validation batches that decides (and measures) what the ranking chose.
     ``weights_sha256``: the hash of the weights that score the trials, recorded with each; a study
     whose trials were scored with other weights is refused (one line, exit 2), never mixed. Ray:
     ``cfg.cpus`` CPUs for a local instance (one CPU and torch thread per trial), or
@@ -114,7 +116,8 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
     frame = trials_frame(study.study, space, targets)
     timing = {"wall_s": time.perf_counter() - start, "optuna_s": study.optuna_s,
               "objective_s": objective_s, "trials": float(study.recorded)}
-    return StudyResult(out / STUDY_FILE, targets, choose(frame, space, targets, defaults, bands), frame,
+    return StudyResult(out / STUDY_FILE, targets, choose(frame, space, targets, defaults, bands, decide),
+                       frame,
                        study.recorded, timing)
 
 

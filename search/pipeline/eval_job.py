@@ -65,18 +65,21 @@ def _run_folder(checkpoint: str) -> Path | None:
     return path.parent.parent if checkpoint and path.parent.name == "checkpoints" else None
 
 
-def evaluate_points(cfg: Config, space: Space, layout: dict[str, int]) -> pd.DataFrame:
-    """Per-frame figures of every RD point on the test set."""
+def evaluate_points(cfg: Config, space: Space, layout: dict[str, int],
+                    device: torch.device | str = "cpu") -> pd.DataFrame:
+    """Per-frame figures of every RD point on the test set, the codecs on ``device``."""
     points = rd_points(cfg)
     protocol = Protocol.of(cfg.eval)
     sequences = open_test_set(cfg.eval.data, protocol.yuv)
     frames = []
     for point in points:
         torch.manual_seed(cfg.seed)
-        model = codec_at_layout(space, layout, point.checkpoint)
+        model = codec_at_layout(space, layout, point.checkpoint).to(device)
         # an image codec codes every image itself: no I-frame codec to obtain
         intra = None if codes_images(model) else obtain_intra(cfg, point.lmbda, lambda: Clips("default"),
                                                                _run_folder(point.checkpoint))
+        if intra is not None:
+            intra.to(device)
         frames.append(evaluate(model, sequences, protocol, intra, point=point.lmbda))
     return pd.concat(frames, ignore_index=True)
 

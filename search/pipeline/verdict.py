@@ -1,11 +1,18 @@
-"""The verdict of one target: the chosen architecture against uniform slimming at the same GMACs.
+"""The verdict of one target: the chosen architecture against uniform slimming at the chosen GMACs.
 
 Both start from the supernet's shared weights (sliced to their widths), both are fine-tuned for the
 same ``finetune_steps`` on the same batches (the uniform widths are off the option grid and were never
 trained in the supernet: without it the comparison would favour the chosen layout), and both are
-evaluated on the same held-out test sequences with the same coded I-frames. The uniform layouts of the
-option grid are kept as a curve (validation RD loss against GMACs, shared weights), read at the chosen
-layout's GMACs.
+evaluated on the same held-out test sequences with the same coded I-frames. Each side's validation RD
+loss (the decision batches) is given before and after fine-tuning, so a reader sees whether it
+converged. A single width factor moves the GMACs in steps of the layers' divisors; where the largest
+one that fits lies more than 1% below the chosen decoder's GMACs, the next wider uniform layout is
+fine-tuned and evaluated alike and the uniform side is read between the two, linearly in GMACs, frame
+by frame: the comparison is at the chosen decoder's GMACs.
+
+Every chosen-vs-uniform difference (PSNR, bpp and the RD loss ``bpp + lambda * MSE`` the outer loop
+ranks by, on the test sequences) carries a bootstrap 95% interval over sequences, paired, or over GOPs
+when there is one sequence (:mod:`search.evaluation.intervals`), and its verdict word.
 """
 from __future__ import annotations
 
@@ -18,16 +25,25 @@ import pandas as pd
 from ..codec import Codec
 from ..config import Stage1Config
 from ..evaluation import mean_figures, per_sequence
+from ..evaluation.intervals import mean_interval
 from ..nn.layers import load_sliced
 from ..outer import Chosen, LayoutScorer, UniformBaseline, uniform_at
-from ..training import train_stage1
+from ..training import read_stage, set_aside, train_stage1
 from .job import Job
+
+#: how far below the chosen decoder's GMACs one width factor may stop before the uniform side is read
+#: between it and the next wider uniform layout
+EQUAL_GMACS = 0.01
+#: per-frame columns a uniform side read between two layouts interpolates
+INTERPOLATED = ("psnr", "ms_ssim", "bpp", "bpp_i", "bpp_motion", "bpp_residual", "psnr_y", "psnr_u",
+                "psnr_v", "psnr_yuv")
 
 
 @dataclass
 class Contender:
-    """One side of a verdict: its layout, its validation RD loss (shared weights) and, after
-    fine-tuning, its figures on the test sequences (``frames``: per frame)."""
+    """One side of a verdict: its layout, its validation RD loss with the shared weights
+    (``rd_loss``, the decision batches) and after fine-tuning (``tuned_rd_loss``), and its figures
+    on the test sequences (``frames``: per frame); ``model``: the fine-tuned codec that was measured."""
 
     label: str
     layout: dict[str, int]
@@ -35,28 +51,79 @@ class Contender:
     rd_loss: float
     figures: dict[str, float] = field(default_factory=dict)
     frames: pd.DataFrame | None = None
+    tuned_rd_loss: float = float("nan")
+    model: Codec | None = field(default=None, repr=False)
+    note: str = ""
+
+
+def finetune_folder(job: Job, folder: str) -> None:
+    """A finished fine-tuning run of another step count is set aside, so that this one is run again
+    (both sides of a verdict are fine-tuned for the same steps)."""
+    steps = int(job.cfg.outer.finetune_steps or 0)
+    record = read_stage(job.out / "finetune" / folder)
+    if record is not None and record.planned_steps != steps:
+        moved = set_aside(job.out / "finetune", [folder], f"{folder}-steps{record.planned_steps}")
+        print(f"note: {folder} was fine-tuned for {record.planned_steps} steps, not {steps}: moved to "
+              f"{moved}, fine-tuned again")
 
 
 def finetuned(job: Job, codec: Codec, layout: dict[str, int], folder: str) -> Codec:
-    """The codec at ``layout`` with the shared weights, fine-tuned ``finetune_steps`` (resumable)."""
-    model = load_sliced(job.space.codec(layout), codec)
+    """The codec at ``layout`` with the shared weights, fine-tuned ``finetune_steps`` (resumable),
+    on the runtime's device."""
+    model = load_sliced(job.space.codec(layout), codec).to(job.runtime.device)
     steps = int(job.cfg.outer.finetune_steps or 0)
     if steps:
+        finetune_folder(job, folder)
         train_stage1(job.space, layout, job.clips, job.cfg.training, Stage1Config(steps=steps),
                      job.out / "finetune" / folder, seed=job.cfg.seed, model=model,
                      meta={"finetune_of": folder}, runtime=job.runtime.alone(), desc=f"fine-tune {folder}")
     return model.eval()
 
 
-def contender(job: Job, codec: Codec, label: str, layout: dict[str, int], rd_loss: float,
+def contender(job: Job, codec: Codec, scorer: LayoutScorer, label: str, layout: dict[str, int],
               folder: str) -> Contender:
-    """Fine-tuned, then evaluated on the test sequences (unless ``eval_gops=0``)."""
-    model = finetuned(job, codec, layout, folder)
-    side = Contender(label, layout, job.complexity.gmacs(layout), rd_loss)
+    """Scored with the shared weights, fine-tuned, scored again, then evaluated on the test sequences
+    (unless ``eval_gops=0``)."""
+    side = Contender(label, layout, job.complexity.gmacs(layout), scorer(layout).rd_loss)
+    side.model = finetuned(job, codec, layout, folder)
+    side.tuned_rd_loss = scorer.score_model(side.model).rd_loss
     if job.cfg.eval.max_gops != 0:
-        side.frames = job.evaluate(model)
+        side.frames = job.evaluate(side.model)
         side.figures = mean_figures(side.frames)
     return side
+
+
+def between(low: Contender, high: Contender, gmacs: float, label: str) -> Contender:
+    """The uniform curve read at ``gmacs`` between two evaluated sides (linear in GMACs): RD losses,
+    and each test frame's figures."""
+    w = (gmacs - low.gmacs) / (high.gmacs - low.gmacs)
+    mix = lambda a, b: (1 - w) * a + w * b  # noqa: E731
+    side = Contender(label, low.layout, gmacs, mix(low.rd_loss, high.rd_loss),
+                     tuned_rd_loss=mix(low.tuned_rd_loss, high.tuned_rd_loss))
+    if low.frames is not None and high.frames is not None:
+        frames = low.frames.copy()
+        for column in (c for c in INTERPOLATED if c in frames.columns):
+            frames[column] = mix(low.frames[column].to_numpy(), high.frames[column].to_numpy())
+        side.frames, side.figures = frames, mean_figures(frames)
+    side.note = (f"read at the chosen decoder's {gmacs:.3f} GMACs between {low.gmacs:.3f} and "
+                 f"{high.gmacs:.3f} GMACs (linear in GMACs, frame by frame; both fine-tuned alike)")
+    return side
+
+
+def uniform_side(job: Job, codec: Codec, scorer: LayoutScorer, chosen: Chosen
+                 ) -> tuple[UniformBaseline | None, Contender | None, Contender | None]:
+    """(baseline, the side compared, the wider layout's side if the curve was read between two)."""
+    target = chosen.target
+    uniform = uniform_at(job.space, job.complexity, chosen.gmacs)
+    if uniform is None:
+        return None, None, None
+    side = contender(job, codec, scorer, f"Uniform @{target:g}", uniform.layout,
+                     f"uniform-{target:g}-x{uniform.factor:.4f}")
+    if uniform.wider is None or uniform.gmacs >= chosen.gmacs * (1 - EQUAL_GMACS):
+        return uniform, side, None
+    wider = contender(job, codec, scorer, f"Uniform @{target:g} (wider)", uniform.wider,
+                      f"uniform-{target:g}-wider-{job.complexity.gmacs(uniform.wider):.3f}")
+    return uniform, between(side, wider, chosen.gmacs, f"Uniform @{target:g}"), wider
 
 
 def grid_curve(job: Job, scorer: LayoutScorer) -> list[tuple[str, float, float]]:
@@ -73,6 +140,49 @@ def read_curve(curve: list[tuple[str, float, float]], gmacs: float) -> float:
     return float(np.interp(gmacs, xs, ys, left=np.nan, right=np.nan)) if xs else float("nan")
 
 
+# ------------------------------------------------------------------------- differences with intervals
+
+def units(frames: pd.DataFrame, gop: int) -> tuple[pd.Series, str]:
+    """Each frame's unit of resampling: its sequence, or with a single sequence its GOP; each image for
+    an image codec."""
+    if "type" in frames and (frames["type"] == "image").all():
+        return frames["sequence"].astype(str) + "#" + frames["frame"].astype(str), "images"
+    if frames["sequence"].nunique() > 1:
+        return frames["sequence"].astype(str), "sequences"
+    if "type" in frames and (frames["type"] == "I").any():
+        gops = (frames["type"] == "I").cumsum()
+    else:
+        gops = frames["frame"] // max(gop, 1)
+    return frames["sequence"].astype(str) + "#" + gops.astype(str), f"GOPs of {frames['sequence'].iloc[0]}"
+
+
+def rd_loss_of_frames(frames: pd.DataFrame, lmbda: float) -> pd.Series:
+    """Each frame's ``bpp + lambda * MSE`` (MSE from its RGB PSNR): the loss the outer loop ranks by."""
+    return frames["bpp"] + lmbda * 10 ** (-frames["psnr"] / 10)
+
+
+def differences(chosen: pd.DataFrame, uniform: pd.DataFrame, lmbda: float, gop: int, seed: int
+                ) -> dict[str, Any]:
+    """Chosen minus uniform on the same test frames, per unit (paired), with bootstrap intervals:
+    ``psnr_db`` (higher is better), ``bpp`` and ``rd_loss`` (lower is better)."""
+    unit, kind = units(chosen, gop)
+    figures = {"psnr_db": ("psnr", False), "bpp": ("bpp", True), "rd_loss": (None, True)}
+    out: dict[str, Any] = {"units": kind}
+    for name, (column, lower_is_better) in figures.items():
+        a = chosen[column] if column else rd_loss_of_frames(chosen, lmbda)
+        b = uniform[column] if column else rd_loss_of_frames(uniform, lmbda)
+        per_unit = (a.to_numpy() - b.to_numpy())
+        means = pd.Series(per_unit).groupby(unit.to_numpy(), sort=False).mean()
+        out[name] = mean_interval(means.to_numpy(), lower_is_better=lower_is_better, seed=seed).as_dict()
+    return out
+
+
+def interval_text(figure: dict, digits: int = 3) -> str:
+    """``+0.123 [-0.2, +0.4] not distinguishable`` (an interval's dict)."""
+    return (f"{figure['estimate']:+.{digits}f} [{figure['low']:+.{digits}f}, {figure['high']:+.{digits}f}] "
+            f"{figure['verdict']}")
+
+
 @dataclass
 class Verdict:
     target: float
@@ -81,6 +191,8 @@ class Verdict:
     uniform: UniformBaseline | None
     uniform_side: Contender | None
     grid_reading: float
+    wider_side: Contender | None = None
+    versus: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"uniform_grid_rd_loss_at_chosen": self.grid_reading}
@@ -89,23 +201,32 @@ class Verdict:
             out["uniform"] = {"name": self.uniform.name, "width": self.uniform.factor,
                               "on_grid": self.uniform.on_grid, "note": self.uniform.note,
                               "gmacs": side.gmacs, "distance": (side.gmacs - self.target) / self.target,
-                              "rd_loss": side.rd_loss, **side.figures}
+                              "rd_loss": side.rd_loss, "rd_loss_finetuned": side.tuned_rd_loss,
+                              "read_between": side.note, **side.figures}
+            if self.wider_side is not None:
+                wider = self.wider_side
+                out["uniform"]["below"] = {"gmacs": self.uniform.gmacs, "width": self.uniform.factor}
+                out["uniform"]["wider"] = {"gmacs": wider.gmacs, "rd_loss": wider.rd_loss,
+                                           "rd_loss_finetuned": wider.tuned_rd_loss, **wider.figures}
+        if self.versus:
+            out["chosen_vs_uniform"] = self.versus
         return out
 
 
 def judge(job: Job, codec: Codec, scorer: LayoutScorer, chosen: Chosen,
           curve: list[tuple[str, float, float]]) -> Verdict:
-    """The verdict of ``chosen``'s target (both sides fine-tuned alike and evaluated alike)."""
+    """The verdict of ``chosen``'s target (both sides fine-tuned alike and evaluated alike); ``scorer``
+    scores on the decision batches, which did not rank the trials."""
     target = chosen.target
-    chosen_side = contender(job, codec, f"Chosen @{target:g}", chosen.layout, chosen.rd_loss,
+    chosen_side = contender(job, codec, scorer, f"Chosen @{target:g}", chosen.layout,
                             f"chosen-{target:g}-trial{chosen.number}")
-    uniform = uniform_at(job.space, job.complexity, target)
-    uniform_side = None
-    if uniform is not None:
-        uniform_side = contender(job, codec, f"Uniform @{target:g}", uniform.layout,
-                                 scorer(uniform.layout).rd_loss,
-                                 f"uniform-{target:g}-x{uniform.factor:.4f}")
-    return Verdict(target, chosen, chosen_side, uniform, uniform_side, read_curve(curve, chosen.gmacs))
+    uniform, uniform_view, wider = uniform_side(job, codec, scorer, chosen)
+    verdict = Verdict(target, chosen, chosen_side, uniform, uniform_view, read_curve(curve, chosen.gmacs),
+                      wider)
+    if uniform_view is not None and chosen_side.frames is not None and uniform_view.frames is not None:
+        verdict.versus = differences(chosen_side.frames, uniform_view.frames, job.cfg.training.lmbda,
+                                     job.cfg.eval.gop_size, job.cfg.seed)
+    return verdict
 
 
 def rd_rows(side: Contender) -> pd.DataFrame:
@@ -115,3 +236,4 @@ def rd_rows(side: Contender) -> pd.DataFrame:
     table = per_sequence(side.frames)
     table.insert(0, "layout", side.label)
     return table
+

@@ -5,11 +5,14 @@ these from:
 
 * **device**: ``auto`` (CUDA when torch sees a GPU, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``.
   Under ``torchrun`` each process takes the GPU of its ``LOCAL_RANK``.
-* **precision**: ``fp32``, or ``bf16`` / ``fp16`` autocast around the codec's forward pass, so that its
-  convolutions run in the reduced type while quantisation, the entropy models and the likelihoods stay
-  fp32 (:func:`search.entropy.quantize` returns fp32, and the entropy models' fp32 parameters promote
-  their element-wise arithmetic to fp32) and the loss is computed in fp32; ``fp16`` scales the loss with
-  a GradScaler. CompressAI's rANS coders are untouched: they run on the CPU, where CompressAI runs them.
+* **precision**: ``fp32`` (TF32 off: true fp32 convolutions and matrix products on GPUs that would
+  otherwise use TF32), ``tf32`` (TF32 on, an explicit choice), or ``bf16`` / ``fp16`` autocast around
+  the codec's forward pass, so that its convolutions run in the reduced type while quantisation, the
+  entropy models and the likelihoods stay fp32: the networks that compute the entropy models'
+  parameters (hyper encoders and decoders, priors, context models: :data:`ENTROPY_MODULES`) run with
+  autocast off on fp32 inputs, as CompressAI's entropy models are kept, so that rates never come from
+  half-precision scales; the loss is computed in fp32; ``fp16`` scales the loss with a GradScaler.
+  CompressAI's rANS coders are untouched: they run on the CPU, where CompressAI runs them.
 * **compile**: ``torch.compile`` around the module that computes the loss.
 * **several processes**: under ``torchrun`` (``WORLD_SIZE > 1``) a process group (NCCL on GPUs, gloo on
   the CPU) and DistributedDataParallel around the loss module. The configured batch is the global one:
@@ -34,7 +37,44 @@ from torch.nn.parallel import DistributedDataParallel
 from ..config import RuntimeConfig
 from ..errors import BadInput
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+#: names of a codec's modules that compute entropy-model parameters, kept in fp32 under autocast: the
+#: public codes' hyper encoders and decoders, priors and context models (DVC ``respriorDecoder``, FVC
+#: ``resPriorDecoder``, DCVC ``entropy_parameters`` and ``auto_regressive``, SlimVC ``SlimHE``,
+#: ``SlimHD``, ``SlimTPM``, ``SlimEPM``)
+ENTROPY_MODULES = re.compile(r"prior|hyper|entropy_param|auto_regress|^Slim(HE|HD|TPM|EPM)$", re.IGNORECASE)
+
+
+def _enter_fp32(module: torch.nn.Module, args: tuple) -> tuple | None:
+    device = next((a.device.type for a in args if isinstance(a, torch.Tensor)), "cpu")
+    if not torch.is_autocast_enabled(device):
+        module._fp32_contexts.append(None)
+        return None
+    context = torch.autocast(device, enabled=False)
+    context.__enter__()
+    module._fp32_contexts.append(context)
+    return tuple(a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args)
+
+
+def _leave_fp32(module: torch.nn.Module, args: tuple, output):
+    context = module._fp32_contexts.pop()
+    if context is not None:
+        context.__exit__(None, None, None)
+    return output
+
+
+def keep_entropy_fp32(model: torch.nn.Module) -> list[str]:
+    """Hooks that run every module of ``model`` named like an entropy-parameter network
+    (:data:`ENTROPY_MODULES`) with autocast off, on fp32 inputs; the names hooked (once each)."""
+    hooked = []
+    for parent_name, parent in model.named_modules():
+        for name, child in parent.named_children():
+            if ENTROPY_MODULES.search(name) and not hasattr(child, "_fp32_contexts"):
+                child._fp32_contexts = []
+                child.register_forward_pre_hook(_enter_fp32)
+                child.register_forward_hook(_leave_fp32)
+                hooked.append(f"{parent_name}.{name}" if parent_name else name)
+    return hooked
 _CUDA = re.compile(r"cuda(?::(\d+))?")
 
 
@@ -93,8 +133,8 @@ class Runtime:
         return self.device.type == "cuda"
 
     def autocast(self) -> AbstractContextManager:
-        """The codec's forward pass's autocast (none in fp32)."""
-        if self.precision == "fp32":
+        """The codec's forward pass's autocast (none in fp32 and tf32)."""
+        if self.precision in ("fp32", "tf32"):
             return nullcontext()
         return torch.autocast(self.device.type, dtype=DTYPES[self.precision])
 
@@ -104,7 +144,10 @@ class Runtime:
 
     def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
         """``module`` (already on the device) as the training step calls it: in DDP across processes,
-        compiled with ``compile``. Its own parameters stay what checkpoints save."""
+        compiled with ``compile``. Its own parameters stay what checkpoints save. Under autocast, its
+        entropy-parameter networks keep fp32 (:func:`keep_entropy_fp32`)."""
+        if self.precision in ("bf16", "fp16"):
+            keep_entropy_fp32(module)
         if self.world > 1:
             # find_unused_parameters: a codec may hold parameters a forward pass does not use (SlimVC's
             # switchable GDNs of other widths); broadcast_buffers off: codec buffers are constants
@@ -162,12 +205,20 @@ def start_runtime(cfg: RuntimeConfig, distributed: bool = True) -> Runtime:
     if cfg.precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise BadInput(f"precision=bf16: {torch.cuda.get_device_name(device)} has no bf16; use "
                        f"precision=fp16 or fp32")
+    set_tf32(cfg.precision == "tf32")
     if world > 1 and not dist.is_initialized():
         if device.type == "cuda":
             torch.cuda.set_device(device)
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         atexit.register(_leave_process_group)
     return Runtime(device, cfg.precision, bool(cfg.compile), int(cfg.workers), rank, world)
+
+
+def set_tf32(enabled: bool) -> None:
+    """TF32 for CUDA matrix products and cuDNN convolutions: on only for ``precision=tf32`` (torch's
+    defaults would otherwise turn it on for convolutions on recent GPUs, so that fp32 were not fp32)."""
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
 
 
 def _leave_process_group() -> None:

@@ -260,10 +260,12 @@ def test_exported_weights_reproduce_the_summary(run_folder, tmp_path):
     row = summary["targets"][0]
     chosen = row["chosen"]
     assert (out / "weights" / f"{row['target_gmacs']:g}.shared.pt").is_file()
-    ev = config["eval"]
+    ev, intra = config["eval"], config["intra"]
+    intra_keys = [f"intra={intra['mode']}"] + ([f"intra_checkpoint={out / 'intra.pt'}"]
+                                               if intra["mode"] == "learned" else [])
     eval_cli.main([f"layout={out / chosen['layout_file']}", f"checkpoint={out / chosen['weights_file']}",
                    f"data={ev['data']}", f"gop_size={ev['gop_size']}", f"max_gops={ev['max_gops']}",
-                   f"bitstream={str(ev['bitstream']).lower()}", f"intra_checkpoint={out / 'intra.pt'}",
+                   f"bitstream={str(ev['bitstream']).lower()}", *intra_keys,
                    f"lmbda=[{summary['lambda']}]", "threads=1", f"out={tmp_path / 'eval'}"])
     classes = pd.read_csv(tmp_path / "eval" / "classes.csv")
     for key in ("psnr", "bpp", "ms_ssim"):

@@ -26,6 +26,11 @@ COMMON = ["space=dcvc", "crop=64", "batch=4", "threads=1", "seed=0", "checkpoint
 STAGE1 = COMMON + ["time_limit=0"]
 STAGE2 = COMMON + ["target_gmacs=[400,200]", "time_limit=0", "eval_gops=0"]
 TOLERANCE = 1e-5
+#: stage 2 adds the mode selection and the complexity penalty on top of the same all-reduce: its
+#: reduction-order differences grow further through Adam (measured 7.5e-5 after 3 steps on the bundled
+#: clips' training frames, AVX-512). A rank whose gradients were lost moves a weight by about the
+#: learning rate (3e-4) in one Adam step, which this still catches.
+STAGE2_TOLERANCE = 1e-4
 
 
 def command(module: str, args: list[str], processes: int = 1) -> subprocess.Popen:
@@ -57,7 +62,7 @@ def read_log(folder: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
-def assert_same_weights(a: dict, b: dict) -> float:
+def assert_same_weights(a: dict, b: dict, tolerance: float = TOLERANCE) -> float:
     assert a.keys() == b.keys()
     worst = 0.0
     for name in a:
@@ -65,7 +70,7 @@ def assert_same_weights(a: dict, b: dict) -> float:
         for key, value in a[name].items():
             if value.is_floating_point():
                 worst = max(worst, float((value - b[name][key]).abs().max()))
-    assert worst <= TOLERANCE, f"largest weight difference {worst:.3g}"
+    assert worst <= tolerance, f"largest weight difference {worst:.3g}"
     return worst
 
 
@@ -114,7 +119,7 @@ def test_stage2_two_processes_train_what_one_trains_and_resume(stage1, tmp_path)
     resumed, = finished(command("search.supernet", [*STAGE2, init, "steps=3", "extend=stage2",
                                                     f"out={two}"], 2))
     assert resumed.count("from step 1") == 1
-    assert_same_weights(weights(one, 3), weights(two, 3))
+    assert_same_weights(weights(one, 3), weights(two, 3), STAGE2_TOLERANCE)
     assert_same_logs(read_log(one), read_log(two))
     assert (two / "summary.json").is_file() and (two / "layouts").is_dir()
 

@@ -40,7 +40,9 @@ def test_image_space_main_job(space, tmp_path, tiny_test_set, capsys):
     for row in summary["targets"]:
         target, chosen, uniform = row["target_gmacs"], row["chosen"], row["uniform"]
         assert -0.01 <= chosen["distance"] <= 0 and chosen["gmacs"] <= target
-        assert uniform["gmacs"] <= target and 0 < uniform["width"] <= 1
+        assert 0 < uniform["width"] <= 1
+        # at the chosen GMACs: one width factor within 1%, or read between it and the next wider layout
+        assert abs(uniform["gmacs"] - chosen["gmacs"]) <= 0.01 * chosen["gmacs"]
         for side in (chosen, uniform):
             assert {"gmacs", "psnr", "ms_ssim", "bpp", "bpp_likelihood", "rd_loss"} <= set(side)
             assert "bpp_i" not in side and 0 < side["bpp"] < 24 and 0 < side["ms_ssim"] <= 1
@@ -53,6 +55,8 @@ def test_image_space_main_job(space, tmp_path, tiny_test_set, capsys):
 
     images = pd.read_csv(out / "images.csv")
     labels = [f"{side} @{t:g}" for t in targets for side in ("Chosen", "Uniform")]
+    labels += [f"Uniform @{row['target_gmacs']:g} (wider)" for row in summary["targets"]
+               if "wider" in row["uniform"]]  # the uniform curve's second point, read between
     assert sorted(images["layout"].unique()) == sorted(labels)
     assert len(images) == 2 * len(labels)  # the two 64x64 PNG images of the tiny set, per side
     assert set(images["type"]) == {"image"} and set(images["intra"]) == {"none (image codec)"}

@@ -101,6 +101,11 @@ def test_uniform_at_equal_gmacs_is_the_largest_single_factor(setup):
             assert f"{complexity.gmacs(space.scaled_layout(bigger)):.3f} GMACs" in uniform.note
         grid = grid_uniform_below(space, complexity, target)
         assert grid.gmacs <= uniform.gmacs <= target  # at least as close as the grid's uniform layouts
+        # the grid's next uniform layout brackets the target from above (an on-grid side is read between)
+        assert grid.wider is not None and complexity.gmacs(grid.wider) > target
+        assert all(grid.wider[k] >= grid.layout[k] for k in space.searchable)
+    full = grid_uniform_below(space, complexity, 1e9)
+    assert full.wider is None and full.layout == space.uniform_layout(0)
 
 
 def _band_layouts(space, complexity, target: float, count: int) -> tuple[Band, list[list[int]]]:

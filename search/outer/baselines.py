@@ -32,16 +32,19 @@ class UniformBaseline:
 
 
 def grid_uniform_below(space: Space, complexity: Complexity, target: float) -> UniformBaseline | None:
-    """The uniform layout of the grid (every choice at the same option) with the most GMACs <= target."""
+    """The uniform layout of the grid (every choice at the same option) with the most GMACs <= target,
+    and the grid's next uniform layout above it (the two bracket the target; None at full width)."""
     count = max(space.group_sizes, default=1)
-    below = [(i, space.uniform_layout(i)) for i in range(count)
-             if complexity.gmacs(space.uniform_layout(i)) <= target]
+    grid = sorted(((complexity.gmacs(space.uniform_layout(i)), i) for i in range(count)))
+    below = [(gmacs, i) for gmacs, i in grid if gmacs <= target]
     if not below:
         return None
-    index, layout = max(below, key=lambda item: complexity.gmacs(item[1]))
+    gmacs, index = below[-1]
+    above = [i for g, i in grid if g > target]
+    layout = space.uniform_layout(index)
     key = space.searchable[0] if space.searchable else next(iter(layout))
     return UniformBaseline(f"uniform {index + 1}/{count}", layout[key] / space.layers[key].full, layout,
-                           complexity.gmacs(layout), True)
+                           gmacs, True, wider=space.uniform_layout(above[0]) if above else None)
 
 
 def _builds(space: Space, layout: dict[str, int]) -> str:
@@ -72,7 +75,7 @@ def uniform_at(space: Space, complexity: Complexity, target: float, steps: int =
         grid = grid_uniform_below(space, complexity, target)
         note = f"the codec does not run off its option grid ({broken}): uniform on the grid"
         return None if grid is None else UniformBaseline(grid.name, grid.factor, grid.layout, grid.gmacs,
-                                                         True, note)
+                                                         True, note, grid.wider)
     gmacs = complexity.gmacs(layout)
     wider = space.scaled_layout(high) if low < 1.0 else None
     if wider is not None and _builds(space, wider):

@@ -16,8 +16,8 @@ their lowest together, in sequence) and sets each figure's tolerance from the me
 
 where a figure's family is the same figure of every trial, log row or target.
 
-A change that alters behaviour on purpose re-records (six runs in sequence: about six minutes on 2 idle
-cores, 45 s natively and up to 1.5 times that at the lowest kernels)::
+A change that alters behaviour on purpose re-records (six runs in sequence: about three minutes on 2
+idle cores, 28 s natively and 48 s with every library at its lowest kernels)::
 
     python tests/golden.py            # rewrites tests/fixtures/golden/ (fixture, reports, tolerances)
     python tests/golden.py --check    # one run: prints what moved beyond tolerance, writes nothing
@@ -55,9 +55,13 @@ SPACES = ("dvc", "fvc", "dcvc", "slimvc")
 
 #: the tiny main job: DVC, two targets, a few steps, no time limits, one thread (bitwise repeatable on
 #: one machine; ``threads=1`` is part of the job, so a user's thread count never enters its figures)
+#: its test set: two 64x64 crops of held-out frames (``write_test_set``), so that each of its eight
+#: evaluations codes one small P-frame, not full-size clips (that took 90% of the job's time)
+TEST_SET = GOLDEN / "testset"
 MAIN_JOB = ["space=dvc", "target_gmacs=[400,200]", "stage1_steps=2", "stage1_time_limit=0", "steps=3",
             "time_limit=0", "trials=6", "batch=1", "crop=64", "eval_gop_size=2", "val_count=3",
-            "threads=1", "seed=0", "intra_quick_steps=2", "finetune_steps=2"]
+            "threads=1", "seed=0", "intra_quick_steps=2", "finetune_steps=2",
+            f"test_data={TEST_SET.relative_to(ROOT).as_posix()}"]
 
 #: words of the (nearest named) key of a number that is a complexity, a count, a step or a level: exact
 EXACT = ("gmacs", "target", "range", "distance", "number", "trial", "step", "level")
@@ -81,6 +85,25 @@ LOWEST = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
           "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
           "NPY_DISABLE_CPU_FEATURES": "SSSE3 SSE41 POPCNT SSE42 AVX F16C FMA3 AVX2 AVX512F AVX512CD "
                                       "AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL"}
+
+
+def write_test_set(folder: Path = TEST_SET) -> None:
+    """The golden job's test sequences: the first two held-out frames of each bundled clip (their
+    ``test`` part, never trained on), cropped to their central 64x64, as ``<clip>/im00001.png``...;
+    two sequences, so that the verdict's intervals are bootstrapped over sequences as in a real run."""
+    from PIL import Image
+
+    sys.path.insert(0, str(ROOT))
+    from search.data import Clips
+
+    clips = Clips("default", part="test", max_frames=2)
+    for index in range(len(clips)):
+        frames = clips[index]
+        top, left = (frames.shape[1] - 64) // 2, (frames.shape[2] - 64) // 2
+        sequence = folder / clips.name(index)
+        sequence.mkdir(parents=True, exist_ok=True)
+        for i, frame in enumerate(frames):
+            Image.fromarray(frame[top:top + 64, left:left + 64]).save(sequence / f"im{i + 1:05d}.png")
 
 
 def run_main_job(out: Path, env: dict[str, str] | None = None) -> None:
@@ -295,6 +318,7 @@ def how_measured(chosen: dict[str, dict[str, str]], capabilities: dict[str, str]
 def record() -> None:
     """Run the main job natively and under every kernel variant in sequence, then write the fixture,
     the tolerances and the structure reports (nothing is written if an exact figure differs)."""
+    write_test_set()
     native = cpu_capability()
     chosen = variants(native)
     print(f"the main job natively ({native}), then under {len(chosen)} kernel choices in sequence: "

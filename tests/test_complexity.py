@@ -30,18 +30,17 @@ def test_vectorised_equals_one_by_one(small_profile):
 
 
 @pytest.mark.parametrize("name", SPACES)
-def test_committed_1080p_profile_is_current_and_exact(name):
-    """At 1920x1080 (padded): the committed profile matches the files and fvcore, full + one random."""
+def test_committed_1080p_profile_is_current(name):
+    """The committed 1920x1080 profile was measured from these very files (its hashes say so) and its
+    full layout is fvcore's count. A random layout recounted by fvcore at 1080p takes 4-30 s per codec
+    on 2 cores: ``bench/closed_form.py space=<name>`` does it (and asserts agreement); the codec
+    contract checks the closed form against fvcore at random layouts at a small resolution."""
     space = load_space(name)
     profile = load_or_measure(space, (1920, 1080), write=False,
                               log=lambda *a, **k: pytest.fail(f"profiles/{name}@1920x1080.json is "
                                                               "missing or stale"))
-    complexity = Complexity(profile, space)
-    full, random_layout = random_layouts(space, 2, seed=11)
-    # The full layout was counted by fvcore when the profile was measured (from these very files, as
-    # the hashes say); a random layout is counted now.
-    assert complexity.module_macs(full) == profile.measured_macs
-    assert complexity.module_macs(random_layout) == fvcore_macs(space, random_layout, (1920, 1080))
+    full = random_layouts(space, 1, seed=11)[0]
+    assert Complexity(profile, space).module_macs(full) == profile.measured_macs
 
 
 def test_padding_is_recorded():

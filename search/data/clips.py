@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,29 @@ class _Clip:
     width: int
     data: np.ndarray | None = None
 
+
+
+@lru_cache(maxsize=4)
+def _cached_frames(path: Path, modified_ns: int) -> np.ndarray:
+    frames = read_video(path)
+    frames.flags.writeable = False
+    return frames
+
+
+def _bundled_frames(path: Path, stop: int) -> np.ndarray:
+    """The first ``stop`` frames of a bundled clip, decoded once per process: a main job reads the same
+    clip for training, ranking, deciding and testing (each part a slice of it), and decoding it again
+    each time cost ~10 s of a tiny job. Read-only: callers copy their part."""
+    return _cached_frames(path, path.stat().st_mtime_ns)[:stop]
+
+
+@lru_cache(maxsize=8)
+def _cached_count(path: Path, modified_ns: int) -> int:
+    return frame_count(path)
+
+
+def _frame_count(path: Path) -> int:
+    return _cached_count(path, path.stat().st_mtime_ns)
 
 class Clips(Sequence):
     """A list of clips (``uint8 [T, H, W, 3]`` each) from a ``data=`` spec.
@@ -122,10 +146,10 @@ class Clips(Sequence):
     def _probe(self, name: str, path: Path, kind: str) -> _Clip:
         if kind in ("video", "bundled"):
             if kind == "bundled":  # decoding passes the earlier parts' frames; only this part is kept
-                start, stop = part_range(frame_count(path), self.part)
+                start, stop = part_range(_frame_count(path), self.part)
                 if self.max_frames is not None:
                     stop = min(stop, start + self.max_frames * self.stride)
-                arr = np.ascontiguousarray(read_video(path, stop)[start::self.stride][:self.max_frames])
+                arr = _bundled_frames(path, stop)[start::self.stride][:self.max_frames].copy()
             else:
                 arr = read_video(path, self.max_frames, self.stride)
             t, h, w, _ = arr.shape

@@ -27,7 +27,7 @@ from ..data.color import rgb_to_yuv420, yuv420_to_rgb
 from ..data.testset import Frame, TestSequence
 from ..errors import BadInput
 from ..intra.classical import pillow_code, yuv420_picture, yuv420_planes
-from .coding import quality
+from .measure import quality
 from .images import image_indices, images_of
 from .metrics import msssim, plane_psnr, psnr
 from .protocol import Protocol

@@ -22,12 +22,10 @@ from tqdm import tqdm
 
 from ..codec import Codec
 from ..data import crop_back, pad_to_multiple
-from ..data.color import rgb_to_yuv420
 from ..data.testset import Frame, TestSequence
 from ..intra import ClassicalIntra, IntraCodec, stream_bits
-from ..training import codes_images
 from ..training.rd import rates_bpp
-from .metrics import msssim, plane_psnr, psnr
+from .measure import check_decoded, quality
 from .protocol import Protocol
 
 RATE_COLUMNS = ("bpp_i", "bpp_motion", "bpp_residual")
@@ -44,23 +42,6 @@ def code_i_frame(intra: IntraCodec | ClassicalIntra, x: torch.Tensor, size: tupl
     h, w = (-(-n // intra.multiple) * intra.multiple for n in size)
     coded, bits = intra.code(x[..., :h, :w])
     return pad_to_multiple(coded, (x.shape[-2], x.shape[-1]))[0], bits
-
-
-class DecodeMismatch(RuntimeError):
-    """The decoder's reconstruction from the bitstream differs from the encoder's."""
-
-
-#: largest difference (in [0, 1] pixel units) between the decoded and the encoder's reconstruction
-DECODE_TOLERANCE = 1e-3
-
-
-def check_decoded(decoded: torch.Tensor, encoded: torch.Tensor, what: str) -> None:
-    """A bitstream that does not decode to the encoder's reconstruction is an error, not a low PSNR
-    (entropy coders need the encoder's and decoder's scales to agree bit for bit)."""
-    worst = float((decoded.float() - encoded.float()).abs().max())
-    if not math.isfinite(worst) or worst > DECODE_TOLERANCE:
-        raise DecodeMismatch(f"{what}: decompress gives a reconstruction {worst:.3g} away from the "
-                             f"encoder's (tolerance {DECODE_TOLERANCE:g}): the bitstream does not decode")
 
 
 @torch.no_grad()
@@ -81,18 +62,6 @@ def code_p_frame(model: Codec, ref: torch.Tensor, x: torch.Tensor, bitstream: bo
         rates = {k: float(v) for k, v in rates_bpp(out["likelihoods"], pixels).items()}
     return x_hat.clamp(0, 1), {"bpp_motion": rates.get("motion", 0.0),
                                "bpp_residual": rates.get("residual", 0.0)}
-
-
-def quality(decoded: torch.Tensor, frame: Frame, protocol: Protocol, bitdepth: int) -> dict[str, float]:
-    """PSNR and MS-SSIM in RGB; with ``yuv_psnr``, PSNR per plane in YUV 4:2:0 and 6:1:1."""
-    out = {"psnr": psnr(decoded, frame.rgb), "ms_ssim": msssim(decoded, frame.rgb)}
-    if protocol.yuv_psnr:
-        source = frame.yuv or rgb_to_yuv420(frame.rgb, protocol.yuv.matrix, bitdepth)
-        planes = rgb_to_yuv420(decoded, protocol.yuv.matrix, bitdepth)
-        for name, a, b in zip("yuv", planes, source):
-            out[f"psnr_{name}"] = plane_psnr(a.clamp(0, 1), b)
-        out["psnr_yuv"] = (6 * out["psnr_y"] + out["psnr_u"] + out["psnr_v"]) / 8
-    return out
 
 
 def evaluate_sequence(model: Codec, intra: IntraCodec | ClassicalIntra | None, sequence: TestSequence,
@@ -134,15 +103,11 @@ def evaluate_sequence(model: Codec, intra: IntraCodec | ClassicalIntra | None, s
     return rows
 
 
-def evaluate(model: Codec, sequences: Sequence[TestSequence], protocol: Protocol,
+def evaluate_video(model: Codec, sequences: Sequence[TestSequence], protocol: Protocol,
              intra: IntraCodec | ClassicalIntra | None, progress: bool = True, point: float | None = None,
              intra_cache: dict | None = None) -> pd.DataFrame:
-    """Per-frame figures of every sequence; ``point`` (the lambda) labels an RD point. An image codec
-    codes images instead, without I-frames (:mod:`search.evaluation.images`; ``intra`` unused)."""
-    if codes_images(model):
-        from .images import evaluate_images  # it builds on this module's helpers
-
-        return evaluate_images(model, sequences, protocol, progress, point)
+    """Per-frame figures of every sequence coded by a video codec; ``point`` (the lambda) labels an RD
+    point. :func:`search.evaluation.dispatch.evaluate` sends image codecs elsewhere."""
     model.eval()
     if protocol.bitstream:
         from ..entropy import update_all

@@ -22,7 +22,8 @@ from ..codec import Codec
 from ..data import crop_back, pad_to_multiple
 from ..data.testset import Frame, TestSequence
 from ..entropy import bits
-from .coding import check_decoded, quality, stream_bits
+from ..intra import stream_bits
+from .measure import check_decoded, quality
 from .protocol import Protocol
 
 

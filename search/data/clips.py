@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
-from .video import PARTS, VIDEO_EXTENSIONS, default_clips, frame_count, part_range, read_video
+from .video import PARTS, VIDEO_EXTENSIONS, default_clips, part_range, read_video
 from .vimeo import (find_sequences, list_file, listed_sequences, png_size, read_frames, read_sequence,
                     sequence_files, sequence_names)
 
@@ -54,20 +54,12 @@ def _cached_frames(path: Path, modified_ns: int) -> np.ndarray:
     return frames
 
 
-def _bundled_frames(path: Path, stop: int) -> np.ndarray:
-    """The first ``stop`` frames of a bundled clip, decoded once per process: a main job reads the same
-    clip for training, ranking, deciding and testing (each part a slice of it), and decoding it again
-    each time cost ~10 s of a tiny job. Read-only: callers copy their part."""
-    return _cached_frames(path, path.stat().st_mtime_ns)[:stop]
+def _bundled_frames(path: Path) -> np.ndarray:
+    """Every frame of a bundled clip, decoded once per process: a main job reads the same clip for
+    training, ranking, deciding and testing (each part a slice of it), and decoding it again each time
+    cost ~10 s of a tiny job. Read-only: callers copy their part."""
+    return _cached_frames(path, path.stat().st_mtime_ns)
 
-
-@lru_cache(maxsize=8)
-def _cached_count(path: Path, modified_ns: int) -> int:
-    return frame_count(path)
-
-
-def _frame_count(path: Path) -> int:
-    return _cached_count(path, path.stat().st_mtime_ns)
 
 class Clips(Sequence):
     """A list of clips (``uint8 [T, H, W, 3]`` each) from a ``data=`` spec.
@@ -145,11 +137,12 @@ class Clips(Sequence):
 
     def _probe(self, name: str, path: Path, kind: str) -> _Clip:
         if kind in ("video", "bundled"):
-            if kind == "bundled":  # decoding passes the earlier parts' frames; only this part is kept
-                start, stop = part_range(_frame_count(path), self.part)
+            if kind == "bundled":  # the clip is decoded once; only this part is kept
+                frames = _bundled_frames(path)
+                start, stop = part_range(len(frames), self.part)
                 if self.max_frames is not None:
                     stop = min(stop, start + self.max_frames * self.stride)
-                arr = _bundled_frames(path, stop)[start::self.stride][:self.max_frames].copy()
+                arr = frames[start:stop:self.stride][:self.max_frames].copy()
             else:
                 arr = read_video(path, self.max_frames, self.stride)
             t, h, w, _ = arr.shape

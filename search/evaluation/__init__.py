@@ -9,8 +9,7 @@ from .metrics import msssim, plane_psnr, psnr
 from .protocol import CONDITIONS, Condition, Protocol
 from .summary import mean_figures, overall, per_class, per_sequence, point_column
 
-__all__ = ["QUALITY", "bd_pair", "bd_table", "code_i_frame", "code_p_frame", "evaluate", "evaluate_sequence", "evaluate_video",
-           "stream_bits",
-           "code_image", "DecodeMismatch", "check_decoded", "quality", "evaluate_images", "image_indices", "msssim",
-           "plane_psnr", "psnr", "CONDITIONS", "Condition", "Protocol", "mean_figures", "overall",
-           "per_class", "per_sequence", "point_column"]
+__all__ = ["QUALITY", "bd_pair", "bd_table", "code_i_frame", "code_p_frame", "evaluate", "evaluate_sequence",
+           "evaluate_video", "stream_bits", "code_image", "evaluate_images", "image_indices",
+           "DecodeMismatch", "check_decoded", "quality", "msssim", "plane_psnr", "psnr", "CONDITIONS",
+           "Condition", "Protocol", "mean_figures", "overall", "per_class", "per_sequence", "point_column"]

@@ -11,6 +11,7 @@ import torch.nn as nn
 
 from ..nn.widths import Layer, Widths
 from .contract import Preset, Provenance
+from .parts import ExportPart, make_part
 
 
 class Codec(nn.Module):
@@ -136,6 +137,22 @@ class Codec(nn.Module):
 
     def decode(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def export_parts(self, height: int, width: int, batch: int = 1,
+                     generator: torch.Generator | None = None) -> list[ExportPart]:
+        """The decoder side of this codec, as built, in exportable parts with example inputs at a
+        padded ``height x width`` (``python -m search.export``). Together the parts do every MAC of
+        :meth:`decode`. By default one part, the whole of :meth:`decode`; a codec file overrides
+        this to split it (motion, frame decoder, hyper decoders) and to keep in PyTorch what runs
+        inside entropy decoding (:class:`~search.codec.parts.ExportPart`)."""
+        inputs = self.decoder_inputs(height, width, batch, generator)
+        names = list(inputs)
+        outputs = list(self.decode(**inputs))
+
+        def step(part, *tensors):
+            return type(self).decode(part, **dict(zip(names, tensors)))
+        modules = [name for name, _ in self.named_children()]
+        return [make_part(self, "decoder", step, modules, inputs, outputs, "the whole decoder side")]
 
     # -- supernet masks ---------------------------------------------------------------------------
 

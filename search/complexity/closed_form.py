@@ -101,6 +101,15 @@ class Complexity:
         return {name: int(round(float(self.macs_array(x, q)[0])))
                 for name, q in self.module_q.items()}
 
+    def submodule_macs(self, layout: Mapping[str, int], submodules: Sequence[str]) -> int:
+        """MACs of the codec's top-level modules ``submodules`` (an exported part's) at ``layout``:
+        the profile's terms under those module paths, ``coefficient * a * b`` each."""
+        x = np.append(self.layout_array(layout)[0], 1.0)
+        names = set(submodules)
+        return int(round(sum(term.coefficient * float(self._vector(term.a) @ x)
+                             * float(self._vector(term.b) @ x)
+                             for term in self.profile.terms if term.path.split(".")[0] in names)))
+
     def range_gmacs(self) -> tuple[float, float]:
         """(smallest, full) decoder GMACs over the space's layouts (exact: MACs grow with widths)."""
         smallest = self.space.layout_of([n - 1 for n in self.space.group_sizes])

@@ -56,9 +56,14 @@ class MacCount:
 
 def count_decoder(codec: Codec, inputs: Mapping[str, torch.Tensor]) -> MacCount:
     """Run fvcore on ``codec.decode(**inputs)``. Module paths are the codec's (``mvDecoder.deconv1``)."""
-    view = DecoderView(codec, list(inputs)).eval()
+    return count_module(DecoderView(codec, list(inputs)).eval(), tuple(inputs.values()), "codec.")
+
+
+def count_module(module: torch.nn.Module, inputs: Sequence[torch.Tensor], prefix: str = "") -> MacCount:
+    """Run fvcore on ``module(*inputs)`` (an exported part, or a codec's decoder view whose module
+    paths lose ``prefix``)."""
     with torch.no_grad():
-        analysis = FlopCountAnalysis(view, tuple(inputs.values()))
+        analysis = FlopCountAnalysis(module, tuple(inputs))
         analysis.set_op_handle("torchvision::deform_conv2d", deform_conv_macs)
         for op in NOT_MACS:
             analysis._op_handles.pop(op, None)  # no public API removes a default handle
@@ -67,7 +72,6 @@ def count_decoder(codec: Codec, inputs: Mapping[str, torch.Tensor]) -> MacCount:
         analysis.tracer_warnings("none")
         by_module = analysis.by_module()
         uncounted = analysis.unsupported_ops()
-    prefix = "codec."
     counts = {name[len(prefix):] if name.startswith(prefix) else name: int(v)
               for name, v in by_module.items()}
     return MacCount(counts, int(analysis.total()), dict(sorted(Counter(uncounted).items())))

@@ -69,7 +69,7 @@ import torch.nn.functional as F
 from compressai.ans import BufferedRansEncoder, RansDecoder
 from compressai.layers import GDN
 
-from search.codec import Codec, Provenance
+from search.codec import Codec, Provenance, make_part
 from search.entropy import BitEstimator, LaplaceConditional, quantize, update_all
 from search.nn.blocks import ResBlock, ResBlockLReLU
 from search.nn.layers import SlimGDN, conv, deconv, masked_conv, nonpersistent_buffers, subpel
@@ -463,6 +463,48 @@ class DCVC(Codec):
         x_hat = self._reconstruct(q_y, context).clamp(0, 1)
         return {"x_hat": x_hat, "mv": mv, "temporal_prior": temporal_prior,
                 "mv_means": mv_means, "mv_scales": mv_scales, "y_means": y_means, "y_scales": y_scales}
+
+    def export_parts(self, height, width, batch=1, generator=None):
+        """Motion (decoder, refinement, context), the temporal prior, the frame decoder, the hyper
+        decoders; the autoregressive context models and entropy parameter nets stay in PyTorch."""
+        inputs = self.decoder_inputs(height, width, batch, generator)
+        ref, q_mv, q_y = inputs["ref"], inputs["q_mv"], inputs["q_y"]
+        with torch.no_grad():
+            _, context = self._motion_context(ref, q_mv)
+            temporal_prior = self.temporalPriorEncoder(context)
+            params_mv, params = self.mvpriorDecoder(inputs["q_z_mv"]), self.priorDecoder(inputs["q_z"])
+        cls = type(self)
+
+        def entropy(p, q_mv, params_mv, q_y, params, temporal_prior):
+            mv = p.entropy_parameters_mv(torch.cat([params_mv, p.auto_regressive_mv(q_mv)], 1))
+            y = p.entropy_parameters(torch.cat([temporal_prior, params, p.auto_regressive(q_y)], 1))
+            return (*mv.chunk(2, 1), *y.chunk(2, 1))
+        return [
+            make_part(self, "motion", cls._motion_context,
+                      ["mvDecoder_part1", "mvDecoder_part2", "feature_extract", "context_refine"],
+                      {"ref": ref, "q_mv": q_mv}, ["mv", "context"],
+                      "motion decoder and refinement, the warped reference's context"),
+            make_part(self, "temporal_prior", lambda p, c: p.temporalPriorEncoder(c),
+                      ["temporalPriorEncoder"], {"context": context}, ["temporal_prior"],
+                      "the context encoder (temporal prior of the latent)"),
+            make_part(self, "frame_decoder", cls._reconstruct,
+                      ["contextualDecoder_part1", "contextualDecoder_part2"],
+                      {"q_y": q_y, "context": context}, ["x_hat"], "the contextual decoder"),
+            make_part(self, "hyper_decoders", lambda p, a, b: (p.mvpriorDecoder(a), p.priorDecoder(b)),
+                      ["mvpriorDecoder", "priorDecoder"],
+                      {"q_z_mv": inputs["q_z_mv"], "q_z": inputs["q_z"]}, ["params_mv", "params"],
+                      "the two hyper decoders"),
+            make_part(self, "context_models", entropy,
+                      ["auto_regressive_mv", "entropy_parameters_mv", "auto_regressive",
+                       "entropy_parameters"],
+                      {"q_mv": q_mv, "params_mv": params_mv, "q_y": q_y, "params": params,
+                       "temporal_prior": temporal_prior},
+                      ["mv_means", "mv_scales", "y_means", "y_scales"],
+                      "masked-convolution context models and entropy parameter nets",
+                      kept_in_pytorch="autoregressive: the entropy decoder runs them once per "
+                                      "decoded symbol position (DCVC._ar_decode), between rANS "
+                                      "decoding steps"),
+        ]
 
     # -- encoder side ---------------------------------------------------------------------------------
 

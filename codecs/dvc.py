@@ -47,7 +47,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from compressai.layers import GDN
 
-from search.codec import Codec, Provenance
+from search.codec import Codec, Provenance, make_part
 from search.entropy import BitEstimator, LaplaceConditional, quantize, update_all
 from search.nn.blocks import ResBlock
 from search.nn.layers import SlimGDN, conv, deconv, nonpersistent_buffers
@@ -343,9 +343,12 @@ class DVC(Codec):
     def decode_motion(self, ref, q_mv):
         """Motion decoding and compensation: the prediction of the frame from ``ref``."""
         mv = self.mvDecoder(q_mv)
+        return {"mv": mv, **self.compensate(ref, mv)}
+
+    def compensate(self, ref, mv):
+        """Motion compensation: ``ref`` warped by the flow ``mv``, refined by the warp net."""
         warped = flow_warp(ref, mv)
-        prediction = self.warpnet(torch.cat([warped, ref], 1)) + warped
-        return {"mv": mv, "warped": warped, "prediction": prediction}
+        return {"warped": warped, "prediction": self.warpnet(torch.cat([warped, ref], 1)) + warped}
 
     def reconstruct(self, prediction, q_res):
         """Residual decoding: the reconstructed frame."""
@@ -355,6 +358,26 @@ class DVC(Codec):
         motion = self.decode_motion(ref, q_mv)
         return {"x_hat": self.reconstruct(motion["prediction"], q_res), "mv": motion["mv"],
                 "prediction": motion["prediction"], "res_sigma": self.respriorDecoder(q_z)}
+
+    def export_parts(self, height, width, batch=1, generator=None):
+        """Motion decoder, motion compensation, residual decoder, hyper decoder (``search.export``)."""
+        inputs = self.decoder_inputs(height, width, batch, generator)
+        ref, q_mv, q_res, q_z = (inputs[k] for k in ("ref", "q_mv", "q_res", "q_z"))
+        with torch.no_grad():
+            mv = self.mvDecoder(q_mv)
+            prediction = self.compensate(ref, mv)["prediction"]
+        cls = type(self)
+        return [
+            make_part(self, "motion_decoder", lambda p, q: p.mvDecoder(q), ["mvDecoder"],
+                      {"q_mv": q_mv}, ["mv"], "the flow from the motion latent"),
+            make_part(self, "motion_compensation", cls.compensate, ["warpnet"],
+                      {"ref": ref, "mv": mv}, ["prediction"], "warp of the reference + warp net"),
+            make_part(self, "residual_decoder", cls.reconstruct, ["resDecoder"],
+                      {"prediction": prediction, "q_res": q_res}, ["x_hat"],
+                      "the frame: prediction + decoded residual"),
+            make_part(self, "hyper_decoder", lambda p, z: p.respriorDecoder(z), ["respriorDecoder"],
+                      {"q_z": q_z}, ["res_sigma"], "Laplace scales of the residual latent"),
+        ]
 
     # -- the whole codec -----------------------------------------------------------------------
 

@@ -91,7 +91,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from search.codec import Codec, Provenance
+from search.codec import Codec, Provenance, make_part
 from search.entropy import MeanGaussianConditional, quantize, update_all
 from search.nn.blocks import DelayedMerge
 from search.nn.layers import conv, deconv, subpel
@@ -432,6 +432,35 @@ class ELFVC(Codec):
                 "scale": motion["scale"], "mask": motion["mask"], "compensated": motion["compensated"],
                 "state": state, "flow_mu": flow_mu, "flow_sigma": flow_sigma, "res_mu": res_mu,
                 "res_sigma": res_sigma}
+
+    def export_parts(self, height, width, batch=1, generator=None):
+        """The in-loop flow predictor, the flow decoder with scale-space compensation, the residue
+        decoder, the two hyper decoders; every part takes the one-hot ``level``."""
+        i = self.decoder_inputs(height, width, batch, generator)
+        level = i["level"]
+        with torch.no_grad():
+            predicted = self.predictor(i["ref"], i["previous"], i["flow_prev"], level)
+            motion = self.motion(i["ref"], predicted, i["q_flow"], i["state_prev"], level)
+        cls = type(self)
+
+        def hyper(p, q_flow_z, q_res_z, level):
+            return (*p.flow_hyper_decoder(q_flow_z, level), *p.residue_hyper_decoder(q_res_z, level))
+        return [
+            make_part(self, "flow_predictor", lambda p, *t: p.predictor(*t), ["predictor"],
+                      {k: i[k] for k in ("ref", "previous", "flow_prev", "level")},
+                      ["predicted_flow"], "the in-loop flow predictor"),
+            make_part(self, "motion", cls.motion, ["flow_decoder"],
+                      {"ref": i["ref"], "predicted_flow": predicted, "q_flow": i["q_flow"],
+                       "state_prev": i["state_prev"], "level": level},
+                      ["flow", "compensated", "state"], "flow decoder and scale-space warp"),
+            make_part(self, "residue_decoder", cls.reconstruct, ["residue_decoder"],
+                      {"compensated": motion["compensated"], "q_res": i["q_res"],
+                       "state": motion["state"], "level": level}, ["x_hat", "next_state"],
+                      "the residue decoder: the frame and the next frame's state"),
+            make_part(self, "hyper_decoders", hyper, ["flow_hyper_decoder", "residue_hyper_decoder"],
+                      {"q_flow_z": i["q_flow_z"], "q_res_z": i["q_res_z"], "level": level},
+                      ["flow_mu", "flow_sigma", "res_mu", "res_sigma"], "the two hyper decoders"),
+        ]
 
     # -- the whole codec ---------------------------------------------------------------------------
 

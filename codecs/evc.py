@@ -71,7 +71,7 @@ import torch.nn as nn
 from compressai.entropy_models import GaussianConditional
 from compressai.ops.bound_ops import LowerBoundFunction
 
-from search.codec import Codec, Provenance
+from search.codec import Codec, Provenance, make_part
 from search.entropy import BitEstimator, quantize, update_all
 from search.nn.layers import (SlimConv2d, SlimDepthwiseConv2d, SubPixelConv2d, nonpersistent_buffers)
 from search.nn.widths import Layer, Width, WidthLike, Widths, total_now
@@ -407,6 +407,32 @@ class EVC(Codec):
         x_hat = self.reconstruct(y_hat, q_step, self.curr_q(0))
         return {"x_hat": x_hat, "q_step": q_step, "scales": scales, "means": means,
                 "spatial": torch.cat(spatial, 1)}
+
+    def export_parts(self, height, width, batch=1, generator=None):
+        """Hyper decoder with prior fusion, the dual spatial prior's second pass, the decoder
+        transform (``curr_q``, the rate's quantisation step, is an input: :meth:`curr_q`)."""
+        inputs = self.decoder_inputs(height, width, batch, generator)
+        z_hat, y_hat = inputs["z_hat"], inputs["y_hat"]
+        with torch.no_grad():
+            q_step, scales, means = self.prior(z_hat)
+            mask_0, mask_1 = checkerboard(y_hat)
+            y_0, y_1 = y_hat.chunk(2, 1)
+            anchors = torch.cat((y_0 * mask_0, y_1 * mask_1), 1)
+            curr_q = self.curr_q(0)
+        cls = type(self)
+
+        def spatial(p, anchors, q_step, scales, means):
+            return torch.cat(cls.spatial_params(p, anchors, q_step, scales, means), 1)
+        return [
+            make_part(self, "prior", cls.prior, ["hyper_dec", "y_prior_fusion"], {"z_hat": z_hat},
+                      ["q_step", "scales", "means"], "hyper decoder and prior fusion"),
+            make_part(self, "spatial_prior", spatial, ["y_spatial_prior"],
+                      {"anchors": anchors, "q_step": q_step, "scales": scales, "means": means},
+                      ["spatial"], "the dual spatial prior's second pass from the decoded anchors"),
+            make_part(self, "decoder", cls.reconstruct, ["dec"],
+                      {"y_hat": y_hat, "q_step": q_step, "curr_q": curr_q}, ["x_hat"],
+                      "the decoder transform"),
+        ]
 
     # -- the whole codec -----------------------------------------------------------------------------
 

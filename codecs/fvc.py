@@ -55,7 +55,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from search.codec import Codec, Provenance
+from search.codec import Codec, Provenance, make_part
 from search.entropy import BitEstimator, MeanGaussianConditional, update_all
 from search.nn.blocks import Resblocks
 from search.nn.layers import SlimDeformConv2d, conv, deconv
@@ -415,6 +415,34 @@ class FVC(Codec):
         return {"x_hat": x_hat, "aligned_feature": aligned, "recon_feature": recon_feature,
                 "offset_mu": offset_mu, "offset_sigma": offset_sigma,
                 "res_mu": res_mu, "res_sigma": res_sigma}
+
+    def export_parts(self, height, width, batch=1, generator=None):
+        """Motion (feature extraction, offset decoder, deformable alignment), frame decoder (residual
+        decoder, frame reconstruction), entropy parameters (hyper decoders and parameter nets)."""
+        inputs = self.decoder_inputs(height, width, batch, generator)
+        with torch.no_grad():
+            aligned = self.aligner(self.Encoder(inputs["ref"]), inputs["q_offset"])
+        cls = type(self)
+
+        def motion(p, ref, q_offset):
+            return p.aligner(p.Encoder(ref), q_offset)
+
+        def params(p, q_offset_z, q_res_z):
+            return (*cls._motion_params(p, q_offset_z), *cls._residual_params(p, q_res_z))
+        pick = {k: inputs[k] for k in ("q_offset_z", "q_res_z")}
+        return [
+            make_part(self, "motion", motion, ["Encoder", "aligner"],
+                      {"ref": inputs["ref"], "q_offset": inputs["q_offset"]}, ["aligned_feature"],
+                      "reference feature aligned by the decoded offsets (deformable convolution)"),
+            make_part(self, "frame_decoder", cls._reconstruct, ["resDecoder", "Decoder"],
+                      {"aligned_feature": aligned, "q_res": inputs["q_res"]},
+                      ["recon_feature", "x_hat"], "residual decoder and frame reconstruction"),
+            make_part(self, "entropy_parameters", params,
+                      ["OffsetPriorDecoder", "resPriorDecoder", "EntropyCoding_offsetf",
+                       "EntropyCoding_residualf"], pick,
+                      ["offset_mu", "offset_sigma", "res_mu", "res_sigma"],
+                      "hyper decoders and parameter nets: Gaussian means and scales of both latents"),
+        ]
 
     # -- the whole codec ----------------------------------------------------------------------------
 

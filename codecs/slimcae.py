@@ -55,7 +55,7 @@ from typing import Mapping
 import torch
 import torch.nn as nn
 
-from search.codec import Codec, Provenance
+from search.codec import Codec, Provenance, make_part
 from search.entropy import SwitchableBitEstimator, quantize, update_all
 from search.nn.blocks import GDNAnalysis, GDNSynthesis
 from search.nn.layers import SlimGDN, SlimGDNPlus, SwitchableGDN
@@ -169,6 +169,12 @@ class SlimCAE(Codec):
 
     def decode(self, y_hat):
         return {"x_hat": self.synthesis(y_hat)}
+
+    def export_parts(self, height, width, batch=1, generator=None):
+        """The synthesis transform (its GDNs: TorchScript traces them; scripting cannot)."""
+        inputs = self.decoder_inputs(height, width, batch, generator)
+        return [make_part(self, "synthesis", lambda p, y_hat: p.synthesis(y_hat), ["synthesis"],
+                          inputs, ["x_hat"], "the synthesis transform")]
 
     # -- the whole codec -----------------------------------------------------------------------------
 

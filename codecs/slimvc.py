@@ -90,7 +90,7 @@ import torch.nn.functional as F
 
 from compressai.entropy_models import GaussianConditional
 
-from search.codec import Codec, Provenance
+from search.codec import Codec, Provenance, make_part
 from search.entropy import BitEstimator, quantize, update_all
 from search.nn.blocks import GDNAnalysis, GDNSynthesis
 from search.nn.layers import (Slim, SwitchableGDN, conv, deconv, nonpersistent_buffers,
@@ -342,6 +342,22 @@ class SlimVC(Codec):
         params = self.entropy_parameters(z_hat, y_hat_prev)
         means, scales = self.latent_parameters(params, y_hat.shape[1])
         return {"x_hat": self.SlimFD(y_hat), "params": params, "means": means, "scales": scales}
+
+    def export_parts(self, height, width, batch=1, generator=None):
+        """The frame decoder (its switchable IGDN traced at this layout's width) and the entropy
+        parameters (hyper decoder, temporal prior, parameter net)."""
+        inputs = self.decoder_inputs(height, width, batch, generator)
+        cls, channels = type(self), inputs["y_hat"].shape[1]
+
+        def params(p, z_hat, y_hat_prev):
+            return cls.latent_parameters(cls.entropy_parameters(p, z_hat, y_hat_prev), channels)
+        return [
+            make_part(self, "frame_decoder", lambda p, y: p.SlimFD(y), ["SlimFD"],
+                      {"y_hat": inputs["y_hat"]}, ["x_hat"], "the synthesis transform"),
+            make_part(self, "entropy_parameters", params, ["SlimHD", "SlimTPM", "SlimEPM"],
+                      {"z_hat": inputs["z_hat"], "y_hat_prev": inputs["y_hat_prev"]},
+                      ["means", "scales"], "hyper decoder, temporal prior and parameter net"),
+        ]
 
     # -- decoder-side parts (``decode`` is exactly these two; forward and decompress call them) ----
 

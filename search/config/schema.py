@@ -227,6 +227,19 @@ class AnchorsConfig:
 
 
 @dataclass
+class ExportConfig:
+    """A chosen decoder written as standalone models (``python -m search.export``)."""
+
+    format: str = option("onnx", "onnx (run with onnxruntime), torchscript (traced) or pt2 "
+                                 "(torch.export)")
+    opset: int = option(19, "ONNX opset of format=onnx")
+    repeats: int = option(5, "timed runs of each part, exported and in PyTorch (the median is "
+                             "reported, after one warm-up run)")
+    tolerance: float = option(1e-4, "largest absolute difference allowed between an exported part's "
+                                    "outputs and the PyTorch part's")
+
+
+@dataclass
 class Config:
     """The whole configuration of a command (each command reads the sections it needs)."""
 
@@ -258,6 +271,7 @@ class Config:
     report: ReportConfig = field(default_factory=ReportConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
     anchors: AnchorsConfig = field(default_factory=AnchorsConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
 

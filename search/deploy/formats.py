@@ -5,10 +5,12 @@ and loaded back to run outside our code:
   (torch.export captures the graph, onnxscript translates it; it handles torchvision's deformable
   convolution as ONNX ``DeformConv`` and CompressAI's GDN as plain ops). Run with onnxruntime's CPU
   provider.
-* ``torchscript``: ``torch.jit.trace``. ``torch.jit.script`` cannot compile our slimmable layers
-  (their ``Widths`` bookkeeping and Python-side masking are not TorchScript; CompressAI's own GDN
-  scripts, our GDN wrappers do not), so the part is traced on its example inputs: the graph is fixed
-  to the control flow those inputs took, which for these feed-forward decoders is all of it.
+* ``torchscript``: ``torch.jit.trace`` of the graph ``torch.export`` captured. ``torch.jit.script``
+  cannot compile our slimmable layers (their ``Widths`` bookkeeping is Python), and tracing the part
+  directly records the GDNs' ``LowerBoundFunction`` (CompressAI's, a Python autograd Function) as a
+  Python call that a saved TorchScript file cannot hold; torch.export inlines it into aten ops, which
+  trace and save. The trace is fixed to the example inputs' shapes and control flow, which for these
+  feed-forward decoders is all of it.
 * ``pt2``: ``torch.export.export`` then ``torch.export.save`` (an ExportedProgram); loaded with
   ``torch.export.load(...).module()``.
 
@@ -46,7 +48,8 @@ class Format:
 
 FORMATS = {
     "onnx": Format("onnx", ".onnx", "torch.onnx.export(dynamo=True)", "onnxruntime (CPU provider)"),
-    "torchscript": Format("torchscript", ".ts.pt", "torch.jit.trace", "torch.jit.load"),
+    "torchscript": Format("torchscript", ".ts.pt", "torch.jit.trace of torch.export's graph",
+                          "torch.jit.load"),
     "pt2": Format("pt2", ".pt2", "torch.export.export + torch.export.save", "torch.export.load"),
 }
 
@@ -78,7 +81,8 @@ def write_part(part: ExportPart, fmt: Format, path: Path, opset: int = 19) -> Pa
                               input_names=list(part.inputs), output_names=list(part.outputs),
                               external_data=False)
         elif fmt.name == "torchscript":
-            torch.jit.trace(part.module, args, check_trace=False).save(str(path))
+            graph = torch.export.export(part.module, args).module()
+            torch.jit.trace(graph, args, check_trace=False).save(str(path))
         else:
             torch.export.save(torch.export.export(part.module, args), str(path))
     return path

@@ -101,8 +101,9 @@ def load_runner(fmt: Format, path: Path, input_names: Sequence[str], threads: in
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         return lambda tensors: session.run(None, {n: t.detach().cpu().numpy()
                                                   for n, t in zip(input_names, tensors)})
-    module = torch.jit.load(str(path)) if fmt.name == "torchscript" else \
-        torch.export.load(str(path)).module()
+    with _quiet():  # torch.jit.load warns that TorchScript is deprecated (pt2 is its successor)
+        module = torch.jit.load(str(path)) if fmt.name == "torchscript" else \
+            torch.export.load(str(path)).module()
 
     def run(tensors: Sequence[torch.Tensor]) -> list[np.ndarray]:
         with torch.no_grad():

@@ -443,19 +443,23 @@ class ELFVC(Codec):
             motion = self.motion(i["ref"], predicted, i["q_flow"], i["state_prev"], level)
         cls = type(self)
 
+        def motion_part(p, *tensors):
+            out = cls.motion(p, *tensors)
+            return out["flow"], out["compensated"], out["state"]
+
         def hyper(p, q_flow_z, q_res_z, level):
             return (*p.flow_hyper_decoder(q_flow_z, level), *p.residue_hyper_decoder(q_res_z, level))
         return [
             make_part(self, "flow_predictor", lambda p, *t: p.predictor(*t), ["predictor"],
                       {k: i[k] for k in ("ref", "previous", "flow_prev", "level")},
                       ["predicted_flow"], "the in-loop flow predictor"),
-            make_part(self, "motion", cls.motion, ["flow_decoder"],
+            make_part(self, "motion", motion_part, ["flow_decoder"],
                       {"ref": i["ref"], "predicted_flow": predicted, "q_flow": i["q_flow"],
                        "state_prev": i["state_prev"], "level": level},
-                      ["flow", "compensated", "state"], "flow decoder and scale-space warp"),
+                      ["flow", "compensated", "motion_state"], "flow decoder and scale-space warp"),
             make_part(self, "residue_decoder", cls.reconstruct, ["residue_decoder"],
                       {"compensated": motion["compensated"], "q_res": i["q_res"],
-                       "state": motion["state"], "level": level}, ["x_hat", "next_state"],
+                       "motion_state": motion["state"], "level": level}, ["x_hat", "state"],
                       "the residue decoder: the frame and the next frame's state"),
             make_part(self, "hyper_decoders", hyper, ["flow_hyper_decoder", "residue_hyper_decoder"],
                       {"q_flow_z": i["q_flow_z"], "q_res_z": i["q_res_z"], "level": level},

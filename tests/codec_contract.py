@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from search.codec import Codec, Preset, Provenance, available_codecs, load_codec
-from search.complexity import Complexity, fvcore_macs, measure_profile
+from search.complexity import Complexity, count_module, fvcore_macs, measure_profile
 from search.nn.layers import load_sliced, slim_modules
 from search.paths import CODEC_DIR, SPACE_DIR
 from search.space import Space, load_space
@@ -246,6 +246,32 @@ def check_closed_form_equals_fvcore(subject: Subject) -> None:
         measured = fvcore_macs(space, layout, size)
         assert complexity.module_macs(layout) == measured
         assert complexity.macs(layout) == sum(measured[m.name] for m in space.decoder_modules)
+
+
+def check_export_parts(subject: Subject) -> None:
+    """The exportable parts (``search.export``) of the full and of the smallest sliced codec: each
+    part's fvcore MACs equal the closed form of its modules, together the decoder's; outputs named as
+    ``decode``'s equal them on the same inputs; the frame itself is among them."""
+    space, full = subject.space(), model(subject)
+    size = frame_size(space.codec)
+    complexity = Complexity(measure_profile(space, (size, size)), space)
+    for codec in (full, load_sliced(model(subject, layouts(space)[-1]), full)):
+        parts = codec.export_parts(size, size, generator=torch.Generator().manual_seed(5))
+        with torch.no_grad():
+            decoded = codec.decode(**codec.decoder_inputs(size, size,
+                                                          generator=torch.Generator().manual_seed(5)))
+        total, named = 0, set()
+        for part in parts:
+            macs = count_module(part.module, tuple(part.inputs.values())).total
+            assert macs == complexity.submodule_macs(codec.layout, part.submodules), part.name
+            total += macs
+            for name, value in zip(part.outputs, part.run()):
+                if name in decoded:
+                    named.add(name)
+                    torch.testing.assert_close(value, decoded[name], atol=1e-5, rtol=1e-5,
+                                               msg=f"part {part.name} output {name}")
+        assert total == complexity.macs(codec.layout)
+        assert "x_hat" in named and len({p.name for p in parts}) == len(parts)
 
 
 CHECKS: dict[str, Callable[[Subject], None]] = {

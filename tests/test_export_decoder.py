@@ -141,3 +141,26 @@ def test_bad_input_is_one_line_exit_2_before_any_export(tmp_path, capsys):
     assert "error:" in _refused(capsys, f"layout={tmp_path / 'other.yaml'}", f"out={out}")
     assert "device" in _refused(capsys, "space=dvc", "device=cuda", f"out={out}")
     assert not out.exists()
+
+
+def test_a_part_refusing_a_format_is_one_line(tmp_path):
+    """A codec may mark a part that a format cannot hold (``ExportPart.refused``): writing it is
+    refused with that reason, naming the part."""
+    from search.deploy import FORMATS, write_part
+    from search.errors import BadInput
+
+    space = load_space("slimcae")
+    (part,) = space.codec(None).eval().export_parts(64, 64)
+    part.refused["torchscript"] = "no reason but this test's"
+    with pytest.raises(BadInput, match="part 'synthesis' cannot be exported as torchscript: no reason"):
+        write_part(part, FORMATS["torchscript"], tmp_path / "s.ts.pt")
+    assert not (tmp_path / "s.ts.pt").exists()
+
+
+def test_a_difference_beyond_the_tolerance_fails_the_export(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = export_cli.main(["space=slimcae", "format=onnx", f"out={out}", "resolution=64x64",
+                            "threads=1", "repeats=1", "tolerance=1e-12"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert code == 1 and not manifest["verified"] and manifest["max_abs_diff"] > 1e-12
+    assert "differs from PyTorch" in capsys.readouterr().err

@@ -177,12 +177,6 @@ def differences(chosen: pd.DataFrame, uniform: pd.DataFrame, lmbda: float, gop: 
     return out
 
 
-def interval_text(figure: dict, digits: int = 3) -> str:
-    """``+0.123 [-0.2, +0.4] not distinguishable`` (an interval's dict)."""
-    return (f"{figure['estimate']:+.{digits}f} [{figure['low']:+.{digits}f}, {figure['high']:+.{digits}f}] "
-            f"{figure['verdict']}")
-
-
 @dataclass
 class Verdict:
     target: float

@@ -36,6 +36,9 @@ def check_verdict(cfg, space=None) -> None:
     steps = cfg.outer.finetune_steps
     if steps is None or isinstance(steps, bool) or int(steps) != steps or steps < 0:
         raise BadInput(f"finetune_steps={steps!r}: expected a whole number >= 0 (0: no fine-tuning)")
+    rate = cfg.outer.finetune_lr
+    if rate is not None and (isinstance(rate, bool) or not float(rate) > 0):
+        raise BadInput(f"finetune_lr={rate!r}: expected a learning rate > 0 (unset: a tenth of lr)")
     if cfg.eval.max_gops != 0:
         from ..data import open_test_set
         from ..evaluation import Protocol

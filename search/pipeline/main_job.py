@@ -43,7 +43,7 @@ from ..training import codec_at_layout, frames_per_sample, latest_checkpoint, re
 from .job import Job
 from .lambdas import join_points
 from .supernet_job import bpp_source, supernet_stages, video_figures
-from .verdict import Contender, Verdict, grid_curve, judge, rd_rows, read_curve
+from .verdict import Contender, Verdict, finetune_rate, grid_curve, judge, rd_rows, read_curve
 
 
 def default_out(preset: str, seed: int, lambdas: list[float] = ()):
@@ -125,7 +125,8 @@ def export_chosen(job: Job, verdict: Verdict, codec: Codec) -> dict[str, Any]:
                                    job.profile.resolution, chosen.gmacs,
                                    extra={"target_gmacs": target, "preset": job.cfg.preset,
                                           "lambda": job.cfg.training.lmbda, "rd_loss": chosen.rd_loss,
-                                          "finetune_steps": int(job.cfg.outer.finetune_steps or 0)},
+                                          "finetune_steps": int(job.cfg.outer.finetune_steps or 0),
+                                          "finetune_lr": finetune_rate(job)},
                                    model=side.model)
     return {"gmacs": chosen.gmacs, "distance": (chosen.gmacs - target) / target,
             "rd_loss": chosen.rd_loss, "rd_noise": chosen.noise, "measured_on": chosen.measured_on,
@@ -165,7 +166,7 @@ def write_report(job: Job, original: dict, rows: list[dict], verdicts: list[Verd
             columns.append(Column(f"Uniform @{verdict.target:g}", verdict.uniform.layout,
                                   decoder_cells(row["uniform"], source)))
     table = structure_table(job.space, job.complexity, columns)
-    table.notes += verdict_notes(rows, steps, job.cfg.eval.data, held_out_label(job), job.codes_images)
+    table.notes += verdict_notes(rows, steps, finetune_rate(job), job.cfg.eval.data, held_out_label(job), job.codes_images)
     for fmt, render in RENDERERS.items():
         atomic_write(job.out / f"report.{fmt}", render(table))
 
@@ -193,7 +194,7 @@ def summary_of(job: Job, original: dict, rows: list[dict], levels: list[LevelRes
                                  "landed_gmacs": r.landing.gmacs, "reachable": r.landing.reachable}
                                 for r in levels],
             "trials": int(len(study.trials)), "weights_sha256": shared_weights_sha256(job),
-            "finetune_steps": int(job.cfg.outer.finetune_steps or 0),
+            "finetune_steps": int(job.cfg.outer.finetune_steps or 0), "finetune_lr": finetune_rate(job),
             "test_data": job.cfg.eval.data, "test_data_is": held_out_label(job), "bpp_source": bpp_source(job),
             "validation": validation_record(job),
             "intervals": "chosen_vs_uniform: chosen minus uniform on the test frames, mean over units with a "

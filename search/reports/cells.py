@@ -40,12 +40,12 @@ def decoder_cells(metrics: dict, source: str, suffix: str = "") -> dict[str, str
     return cells
 
 
-def verdict_notes(rows: list[dict], steps: int, test_data: str, test_data_is: str, images: bool
-                  ) -> list[str]:
+def verdict_notes(rows: list[dict], steps: int, rate: float, test_data: str, test_data_is: str,
+                  images: bool) -> list[str]:
     """The notes under the main job's table: how chosen and uniform were measured, then each
     target's own notes (the choice, the uniform baseline's reading)."""
     notes = [f"Chosen and Uniform columns: PSNR, MS-SSIM and bpp after {steps} fine-tuning "
-             f"steps from the shared weights, on the test {'images' if images else 'sequences'} "
+             f"steps (Adam, lr {rate:g}) from the shared weights, on the test {'images' if images else 'sequences'} "
              f"({test_data}: {test_data_is}); Uniform is one width factor for every searchable layer "
              f"at the chosen decoder's GMACs (read between two uniform layouts where one factor "
              f"stops more than 1% below). Validation RD losses: the decision batches, which "

@@ -32,7 +32,7 @@ def print_summary(summary: dict, out: Path) -> None:
           + " (shared supernet weights)")
     print(f"{'target':>9} | {'chosen GMACs':>12} {'dist':>7} {'PSNR':>7} {'bpp':>7} | "
           f"{'uniform GMACs':>13} {'width':>6} {'PSNR':>7} {'bpp':>7} | chosen - uniform, PSNR dB "
-          f"[95%]   (fine-tuned {summary['finetune_steps']} steps each)")
+          f"[95%]   (fine-tuned {summary['finetune_steps']} steps each, lr {summary.get('finetune_lr', 0):g})")
     for row in summary["targets"]:
         c, u = row.get("chosen"), row.get("uniform")
         left = _side_text(c, 12, f"{100 * c['distance']:>6.2f}%") if c else f"{'no feasible trial':>36}"

@@ -104,6 +104,33 @@ def hand_written_codec_tests(root: Path) -> dict[str, int]:
     return {what: sum(len(pattern.findall(f.read_text())) for f in files) for what, pattern in names.items()}
 
 
+def code_of(path: Path) -> str:
+    """A module's code without its strings and comments: what it does, not what it mentions."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            node.value = ""
+    return ast.unparse(tree)
+
+
+def files_naming(root: Path, pattern: str, own: Path) -> list[str]:
+    """Library files outside ``own`` (a file or a package) whose code names ``pattern``."""
+    regex = re.compile(pattern)
+    return sorted(str(p.relative_to(root)) for p in (root / "search").rglob("*.py")
+                  if p != own and own not in p.parents and regex.search(code_of(p)))
+
+
+def extension_points(root: Path) -> dict[str, list[str]]:
+    """Per codec and per stage-2 selector: the library files besides its own that name it."""
+    out = {f"codec {p.stem}": files_naming(root, rf"\b{p.stem}\b|\b{p.stem.upper()}", p)
+           for p in sorted((root / "codecs").glob("*.py")) if p.stem != "__init__"}
+    for package in sorted(d for d in (root / "search" / "stage2").iterdir() if (d / "__init__.py").is_file()):
+        words = "".join(w.title() for w in package.name.split("_"))
+        out[f"selector {package.name}"] = files_naming(
+            root, rf"\b{package.name}\b|{words}|\b{package.name.upper()}", package)
+    return out
+
+
 def main(argv: list[str]) -> None:
     args = dict(a.split("=", 1) for a in argv)
     root = Path(args.get("root", Path(__file__).resolve().parent.parent)).resolve()
@@ -116,6 +143,11 @@ def main(argv: list[str]) -> None:
     print(f"library files over {LIMIT} lines outside codecs/: {len(long)}")
     for path, n in long:
         print(f"  {n:5d} {path}")
+    sizes = sorted(((str(p.relative_to(root)), len(p.read_text().splitlines()))
+                    for p in (root / "search").rglob("*.py") if "codecs" not in p.parts), key=lambda s: -s[1])
+    print("longest library files outside codecs/: " + ", ".join(f"{path} {n}" for path, n in sizes[:5]))
+    for name, files in extension_points(root).items():
+        print(f"{name}: named by {len(files)} other library files" + (f" ({', '.join(files)})" if files else ""))
     for what, n in hand_written_codec_tests(root).items():
         print(f"hand-written per-codec tests of '{what}': {n}")
 

@@ -325,6 +325,7 @@ def test_good_report_is_written(capsys, tmp_path):
     (["val_crop=50"], ["val_crop=50", "multiple of the codec's"]),
     (["val_count=0"], ["val_count=0", "at least 1"]),
     (["finetune_steps=-1"], ["finetune_steps=-1", ">= 0"]),
+    (["finetune_lr=0"], ["finetune_lr=0", "> 0"]),
     (["test_data=/nonexistent/clips"], ["/nonexistent/clips", "no such file or folder"]),
     (["val_count=4", "val_batches=3"], ["val_batches=3", "divisor of val_count=4"]),
 ])

@@ -61,3 +61,31 @@ def test_the_command_table_and_the_contracts_list_every_command():
     independent = contracts["importlinter:contract:commands"]["modules"].split()
     assert {m.removeprefix("search.commands.") for m in independent} == commands
     assert "ignore_imports" not in contracts["importlinter:contract:layers"]
+
+
+def _help_text(command: str) -> str:
+    import contextlib
+    import importlib
+    import io
+
+    import pytest
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), pytest.raises(SystemExit) as exit_:
+        importlib.import_module(f"search.commands.{command}").main(["--help"])
+    assert exit_.value.code == 0
+    return printed.getvalue()
+
+
+def test_every_command_taking_a_space_prints_where_each_codec_comes_from():
+    """``--help`` of a command with ``space=`` names each registered codec with its paper, public code
+    and commit (the codec's provenance, from its file)."""
+    from search.codec.registry import provenance_line
+
+    lines = {name: provenance_line(load_codec(name)) for name in available_codecs()}
+    taking_space = [c for c in sorted(_command_modules()) if "space=" in _help_text(c)]
+    assert {"run", "train", "supernet", "eval", "profile", "report"} <= set(taking_space)
+    for command in taking_space:
+        text = _help_text(command)
+        missing = [name for name, line in lines.items() if line not in text]
+        assert not missing, f"python -m search.{command} --help: no provenance of {missing}"

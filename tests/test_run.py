@@ -44,6 +44,8 @@ def test_writes_everything(run_folder):
     assert not (out / "intra.pt").exists() and summary["finetune_steps"] == 2  # nothing to train
     tuned = {p.name.split("-")[0] + p.name.split("-")[1] for p in (out / "finetune").iterdir()}
     assert tuned == {"chosen200", "chosen400", "uniform200", "uniform400"}
+    rate = summary["finetune_lr"]  # a tenth of the training lr, in every fine-tuning folder's name
+    assert rate > 0 and all(p.name.endswith(f"-lr{rate:g}") for p in (out / "finetune").iterdir())
     assert summary["test_data_is"] == "held-out" and "bitstream" in summary["measured"]
     assert "no training frame" in summary["validation"]["decided_on"]
     for row in summary["targets"]:

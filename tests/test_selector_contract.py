@@ -50,25 +50,36 @@ def test_unknown_and_taken_names(registered):
         register_selector(Selector("uniform", "another", uniform.train_uniform, no_check, no_check, True))
 
 
-def test_a_built_in_selector_touches_at_most_four_files_outside_its_package():
-    """mask_decay outside search/stage2/mask_decay/: the registry, its configuration section, its flat
-    keys, and its preset-dependent default rate (a selector with no such default: three)."""
-    pattern = re.compile(r"\bmask_decay\b|MaskDecay|MASK_DECAY")
-    own = ROOT / "search" / "stage2" / "mask_decay"
-    touched = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "search").rglob("*.py")
-                     if own not in p.parents and pattern.search(_code(p)))
-    assert touched == ["search/config/keysets.py", "search/config/presets.py", "search/config/schema.py",
-                       "search/stage2/registry.py"], touched
+def _touched(name_pattern: str, package: str) -> list[str]:
+    """Library files outside ``search/stage2/<package>/`` whose code (docstrings, comments and messages
+    left out) names the selector; the stage-2 package's ``__init__``, which re-exports its public
+    names, is not counted."""
+    pattern = re.compile(name_pattern)
+    own = ROOT / "search" / "stage2" / package
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "search").rglob("*.py")
+                  if own not in p.parents and p != ROOT / "search" / "stage2" / "__init__.py"
+                  and pattern.search(_code(p)))
+
+
+def test_gumbel_touches_three_files_outside_its_package():
+    """The registry, its configuration section and its flat keys: its checks are its own."""
+    assert _touched(r"\bgumbel\b|Gumbel|GUMBEL", "gumbel") == [
+        "search/config/keysets.py", "search/config/schema.py", "search/stage2/registry.py"]
+
+
+def test_mask_decay_touches_four_files_outside_its_package():
+    """As gumbel, and its preset-dependent default rate (the quick and paper presets' own values)."""
+    assert _touched(r"\bmask_decay\b|MaskDecay|MASK_DECAY", "mask_decay") == [
+        "search/config/keysets.py", "search/config/presets.py", "search/config/schema.py",
+        "search/stage2/registry.py"]
 
 
 def _code(path: Path) -> str:
-    """A module's text without its docstrings and comments (what it does, not what it mentions)."""
+    """A module's code without its strings and comments (what it does, not what it mentions)."""
     import ast
 
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            body[0].value.value = ""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            node.value = ""
     return ast.unparse(tree)

@@ -219,3 +219,15 @@ def test_uniform_read_between_two_layouts_and_rerun_of_other_steps(tmp_path):
     job.cfg.outer.finetune_steps = 20
     finetune_folder(job, folder.name)
     assert not folder.exists() and (tmp_path / "finetune" / f"previous-{folder.name}-steps5" / folder.name).is_dir()
+
+
+def test_fine_tuning_rate_is_a_tenth_of_the_training_lr_unless_set():
+    from types import SimpleNamespace
+
+    from search.pipeline.verdict import finetune_rate
+
+    job = SimpleNamespace(cfg=SimpleNamespace(outer=SimpleNamespace(finetune_lr=None),
+                                              training=SimpleNamespace(lr=2e-4)))
+    assert finetune_rate(job) == pytest.approx(2e-5)
+    job.cfg.outer.finetune_lr = 1e-3
+    assert finetune_rate(job) == 1e-3

@@ -13,7 +13,8 @@ from ..config import Command, argv, keys
 from ..config.keysets import OUTER_KEYS, RUN_EVAL_DEFAULTS, SUPERNET_KEYS
 from ..errors import cli_main
 from ..pipeline.job import build_job, configure
-from ..pipeline.main_job import check_search, default_out, run_main_job
+from ..pipeline.checks import check_search
+from ..pipeline.main_job import default_out, run_main_job
 from . import stage2_help
 
 COMMAND = Command("search.run", __doc__.strip().split("\n\n")[0],

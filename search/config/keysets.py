@@ -40,7 +40,7 @@ OUTER_KEYS = ("trials=outer.trials", "backend=outer.backend", "sampler=outer.sam
               "cpus_per_trial=outer.cpus_per_trial", "gpus_per_trial=outer.gpus_per_trial",
               "storage=outer.storage", "workers=outer.workers", "ray_address=outer.ray_address",
               "val_count=outer.val_count", "val_batches=outer.val_batches", "val_crop=outer.val_crop", "bands=outer.bands",
-              "finetune_steps=outer.finetune_steps", "verbose")
+              "finetune_steps=outer.finetune_steps", "finetune_lr=outer.finetune_lr", "verbose")
 
 #: jobs with a supernet evaluate each level on one short GOP per sequence, rates from likelihoods
 SUPERNET_EVAL_DEFAULTS = {"eval.max_gops": 1, "eval.gop_size": 4, "eval.bitstream": False}

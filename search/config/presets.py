@@ -11,7 +11,6 @@ from typing import Any, Mapping
 
 from ..errors import BadInput
 from .schema import Config
-from .values import embedding_dims
 
 PRESETS = ("quick", "paper")
 #: the papers' rate points (DVC, FVC and DCVC train four MSE models, one per lambda)
@@ -109,7 +108,6 @@ def check(cfg: Config, codec: Any, codec_name: str) -> None:
         raise BadInput(f"lr={training.lr:g}: must be > 0")
     if any(float(v) <= 0 for v in cfg.lambdas) or len(set(cfg.lambdas)) != len(cfg.lambdas):
         raise BadInput(f"lambda={list(cfg.lambdas)}: expected distinct positive values")
-    embedding_dims(cfg.gumbel.embedding, cfg.gumbel.embedding_dims, len(cfg.supernet.target_gmacs))
     check_runtime(cfg)
     if cfg.extend not in EXTEND:
         raise BadInput(f"extend={cfg.extend!r}: expected one of {', '.join(EXTEND)} (the finished stage "

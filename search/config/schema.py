@@ -181,6 +181,10 @@ class OuterConfig:
     finetune_steps: Optional[int] = option(None, "steps of fine-tuning from the shared weights that the "
                                                  "chosen and the uniform architecture each get before "
                                                  "they are compared (preset's if unset; 0: none)")
+    finetune_lr: Optional[float] = option(None, "Adam learning rate of that fine-tuning (a tenth of the "
+                                                "training lr if unset: a fresh Adam at the training lr "
+                                                "moves every weight by about lr a step, which undid the "
+                                                "weights the comparison starts from)")
 
 
 @dataclass

@@ -23,65 +23,27 @@ the BD-rate of chosen against uniform. The same command resumes where it stopped
 from __future__ import annotations
 
 import json
-import math
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..codec import Codec
 from ..config import format_resolution
-from ..errors import BadInput
-from ..evaluation import bd_table
 from ..files import atomic_write
 from ..nn.layers import load_sliced
 from ..data import overlap_with_training
-from ..evaluation.intervals import mean_interval
-from ..outer import (LayoutScorer, StudyResult, bands_of, check_outer, export_architecture,
-                     run_study, validation_pairs)
+from ..outer import (LayoutScorer, StudyResult, bands_of, export_architecture, run_study,
+                     validation_pairs)
 from ..outer.scorer import describe_part, validation_overlap
 from ..reports import RENDERERS, Column, Point, plot_pareto, structure_table
-from ..stage2 import LevelResult, selector_named
+from ..reports.cells import decoder_cells, verdict_notes
+from ..reports.console import print_summary
+from ..stage2 import LevelResult
 from ..training import codec_at_layout, frames_per_sample, latest_checkpoint, read_stage
 from .job import Job
+from .lambdas import join_points
 from .supernet_job import bpp_source, supernet_stages, video_figures
-from .verdict import Contender, Verdict, grid_curve, interval_text, judge, rd_rows, read_curve
-
-
-def check_search(cfg, space=None) -> None:
-    """The outer search's, the verdict's and the export's settings, and (``backend=ray``) the Ray
-    cluster, before any training: nothing that trains first may fail on them afterwards."""
-    check_outer(cfg.outer)
-    check_verdict(cfg, space)
-    if not selector_named(cfg.supernet.selector).shares_weights:
-        raise BadInput(f"selector={cfg.supernet.selector}: the main job's outer search scores any layout "
-                       f"with shared weights, which this selector does not leave; it runs in stage 2 "
-                       f"alone (python -m search.supernet ... selector={cfg.supernet.selector})")
-    if cfg.outer.backend == "ray":
-        from ..outer.ray_backend import check_ray
-
-        check_ray(cfg.outer, cfg.verbose)
-
-
-def check_verdict(cfg, space=None) -> None:
-    """What the outer loop and the verdict read after training: the validation crops and batches, the
-    fine-tuning steps and the test sequences (opened now: a missing or unreadable test set is one line
-    before training, not after)."""
-    crop = cfg.outer.val_crop or cfg.training.crop
-    multiple = space.codec.MULTIPLE if space is not None else 1
-    if cfg.outer.val_count < 1:
-        raise BadInput(f"val_count={cfg.outer.val_count}: expected at least 1 validation pair")
-    if crop < 1 or crop % multiple:
-        raise BadInput(f"val_crop={crop}: expected a positive multiple of the codec's {multiple}")
-    steps = cfg.outer.finetune_steps
-    if steps is None or isinstance(steps, bool) or int(steps) != steps or steps < 0:
-        raise BadInput(f"finetune_steps={steps!r}: expected a whole number >= 0 (0: no fine-tuning)")
-    if cfg.eval.max_gops != 0:
-        from ..data import open_test_set
-        from ..evaluation import Protocol
-
-        if not open_test_set(cfg.eval.data, Protocol.of(cfg.eval).yuv):
-            raise BadInput(f"test_data={cfg.eval.data}: no test sequences")
+from .verdict import Contender, Verdict, finetune_rate, grid_curve, judge, rd_rows, read_curve
 
 
 def default_out(preset: str, seed: int, lambdas: list[float] = ()):
@@ -163,7 +125,8 @@ def export_chosen(job: Job, verdict: Verdict, codec: Codec) -> dict[str, Any]:
                                    job.profile.resolution, chosen.gmacs,
                                    extra={"target_gmacs": target, "preset": job.cfg.preset,
                                           "lambda": job.cfg.training.lmbda, "rd_loss": chosen.rd_loss,
-                                          "finetune_steps": int(job.cfg.outer.finetune_steps or 0)},
+                                          "finetune_steps": int(job.cfg.outer.finetune_steps or 0),
+                                          "finetune_lr": finetune_rate(job)},
                                    model=side.model)
     return {"gmacs": chosen.gmacs, "distance": (chosen.gmacs - target) / target,
             "rd_loss": chosen.rd_loss, "rd_noise": chosen.noise, "measured_on": chosen.measured_on,
@@ -191,57 +154,19 @@ def target_rows(job: Job, verdicts: list[Verdict], codec: Codec) -> list[dict]:
     return rows
 
 
-#: the report's rows of the chosen-vs-uniform differences (summary key, label, digits)
-VERSUS_ROWS = (("psnr_db", "chosen - uniform, PSNR (dB)", 3), ("bpp", "chosen - uniform, bpp", 4),
-               ("rd_loss", "chosen - uniform, RD loss (test)", 3))
-
-
-def _cells(metrics: dict, source: str, suffix: str = "") -> dict[str, str]:
-    """Metric rows of a report column; ``stage1`` (the original's stage-1 weights) adds its own."""
-    cells = {f"RD loss (validation, shared weights){suffix}": f"{metrics['rd_loss']:.4f}"}
-    if math.isfinite(metrics.get("rd_noise", float("nan"))):
-        cells["RD loss noise (standard error)"] = f"{metrics['rd_noise']:.4f}"
-    if math.isfinite(metrics.get("rd_loss_finetuned", float("nan"))):
-        cells["RD loss (validation, after fine-tuning)"] = f"{metrics['rd_loss_finetuned']:.4f}"
-    if "width" in metrics:
-        cells["uniform width factor"] = f"{metrics['width']:.3f}" + ("" if metrics["on_grid"] else " (off grid)")
-    for key, label, digits in (("psnr", "PSNR (dB)", 3), ("ms_ssim", "MS-SSIM", 4), ("bpp", f"bpp ({source})", 4)):
-        if key in metrics:
-            cells[f"{label}{suffix}"] = f"{metrics[key]:.{digits}f}"
-    if "stage1" in metrics:
-        cells.update(_cells(metrics["stage1"], source, ", stage-1 weights"))
-    for key, label, digits in VERSUS_ROWS:
-        if key in metrics.get("chosen_vs_uniform", {}):
-            cells[label] = interval_text(metrics["chosen_vs_uniform"][key], digits)
-    return cells
-
-
 def write_report(job: Job, original: dict, rows: list[dict], verdicts: list[Verdict]) -> None:
     source = bpp_source(job)
     steps = int(job.cfg.outer.finetune_steps or 0)
-    columns = [Column("Original", job.space.full_layout(), _cells(original, source))]
+    columns = [Column("Original", job.space.full_layout(), decoder_cells(original, source))]
     for verdict, row in ((v, r) for v in verdicts for r in rows if r["target_gmacs"] == v.target):
         versus = {"chosen_vs_uniform": row.get("chosen_vs_uniform", {})}
         columns.append(Column(f"Chosen @{verdict.target:g}", verdict.chosen.layout,
-                              _cells({**row["chosen"], **versus}, source)))
+                              decoder_cells({**row["chosen"], **versus}, source)))
         if verdict.uniform is not None:
             columns.append(Column(f"Uniform @{verdict.target:g}", verdict.uniform.layout,
-                                  _cells(row["uniform"], source)))
+                                  decoder_cells(row["uniform"], source)))
     table = structure_table(job.space, job.complexity, columns)
-    table.notes.append(f"Chosen and Uniform columns: PSNR, MS-SSIM and bpp after {steps} fine-tuning "
-                       f"steps from the shared weights, on the test "
-                       f"{'images' if job.codes_images else 'sequences'} ({job.cfg.eval.data}: "
-                       f"{held_out_label(job)}); Uniform is one width factor for every searchable layer "
-                       f"at the chosen decoder's GMACs (read between two uniform layouts where one factor "
-                       f"stops more than 1% below). Validation RD losses: the decision batches, which "
-                       f"did not rank the trials. 'chosen - uniform' rows: mean over test units with a "
-                       f"paired bootstrap 95% interval and its verdict.")
-    for row in rows:
-        if "chosen" in row:
-            table.notes.append(f"@{row['target_gmacs']:g}: {row['chosen']['note']}.")
-        for key in ("note", "read_between"):
-            if row.get("uniform", {}).get(key):
-                table.notes.append(f"@{row['target_gmacs']:g}, uniform: {row['uniform'][key]}.")
+    table.notes += verdict_notes(rows, steps, finetune_rate(job), job.cfg.eval.data, held_out_label(job), job.codes_images)
     for fmt, render in RENDERERS.items():
         atomic_write(job.out / f"report.{fmt}", render(table))
 
@@ -269,7 +194,7 @@ def summary_of(job: Job, original: dict, rows: list[dict], levels: list[LevelRes
                                  "landed_gmacs": r.landing.gmacs, "reachable": r.landing.reachable}
                                 for r in levels],
             "trials": int(len(study.trials)), "weights_sha256": shared_weights_sha256(job),
-            "finetune_steps": int(job.cfg.outer.finetune_steps or 0),
+            "finetune_steps": int(job.cfg.outer.finetune_steps or 0), "finetune_lr": finetune_rate(job),
             "test_data": job.cfg.eval.data, "test_data_is": held_out_label(job), "bpp_source": bpp_source(job),
             "validation": validation_record(job),
             "intervals": "chosen_vs_uniform: chosen minus uniform on the test frames, mean over units with a "
@@ -346,83 +271,3 @@ def run_main_job(job: Job) -> dict:
         return run_point(job)
     summaries = [run_point(job.at_lambda(lmbda), with_levels=True) for lmbda in job.lambdas]
     return join_points(job, summaries)
-
-
-def join_points(job: Job, summaries: list[dict]) -> dict:
-    """``rd_points.csv`` of every lambda, and per target the BD figures of chosen against uniform."""
-    points = pd.concat([pd.read_csv(job.at_lambda(v).out / "rd_points.csv") for v in job.lambdas],
-                       ignore_index=True)
-    atomic_write(job.out / "rd_points.csv", points.to_csv(index=False))
-    targets = []
-    for target in job.targets:
-        chosen = points[points["layout"] == f"Chosen @{target:g}"].drop(columns="layout")
-        uniform = points[points["layout"] == f"Uniform @{target:g}"].drop(columns="layout")
-        row: dict[str, Any] = {"target_gmacs": target, "per_lambda": [
-            {"lambda": s["lambda"], **{k: v for k, v in r.items() if k != "target_gmacs"}}
-            for s in summaries for r in s["targets"] if r["target_gmacs"] == target]}
-        if not chosen.empty and not uniform.empty and chosen["lambda"].nunique() > 1:
-            row.update(bd_versus_uniform(uniform, chosen, job.cfg.seed))
-        trials = {r["chosen"]["trial"] for r in row["per_lambda"] if "chosen" in r}
-        if len(trials) > 1:
-            row["curve_note"] = (f"the chosen curve joins {len(trials)} architectures (one chosen per lambda, "
-                                 f"each lambda its own supernet and search): a curve of decisions, not of one "
-                                 f"decoder")
-        targets.append(row)
-    summary = {"space": job.space.name, "codec": job.space.codec_name, "lambdas": job.lambdas,
-               "targets": targets, "points": [f"lambda-{v:g}/summary.json" for v in job.lambdas]}
-    atomic_write(job.out / "summary.json", json.dumps(summary, indent=1) + "\n")
-    for row in targets:
-        if row.get("bd_rate_vs_uniform") is not None:
-            print(f"@{row['target_gmacs']:g}: chosen against uniform at the chosen GMACs: BD-rate "
-                  f"{interval_text(row['bd_rate_interval'], 2)} %, BD-PSNR "
-                  f"{interval_text(row['bd_psnr_interval'])} dB (over {row['bd_units']})"
-                  + (f"; {row['curve_note']}" if row.get("curve_note") else ""))
-    print(f"results: {job.out} (python -m search.compare {job.out} for every curve)")
-    return summary
-
-
-def bd_versus_uniform(uniform: pd.DataFrame, chosen: pd.DataFrame, seed: int = 0) -> dict[str, Any]:
-    """BD-rate and BD-PSNR of the chosen curve against uniform slimming's (the mean over classes), each
-    with a percentile-bootstrap 95% interval of the mean over the sequences' own BD figures; or, where
-    the curves do not allow BD figures (too few points, no overlap in quality), why not."""
-    try:
-        table = bd_table(uniform, chosen, "psnr", names=("uniform", "chosen"))
-    except BadInput as exc:
-        print(f"note: {exc}")
-        return {"bd_rate_vs_uniform": None, "bd_note": str(exc)}
-    overall = table.iloc[-1]
-    sequences = table[~table["sequence"].isin(["(class mean)", ""])]
-    return {"bd_rate_vs_uniform": float(overall["bd_rate"]), "bd_psnr_vs_uniform": float(overall["bd_quality"]),
-            "bd_units": f"{len(sequences)} sequences",
-            "bd_rate_interval": mean_interval(sequences["bd_rate"], lower_is_better=True, seed=seed).as_dict(),
-            "bd_psnr_interval": mean_interval(sequences["bd_quality"], lower_is_better=False,
-                                              seed=seed).as_dict()}
-
-
-def print_summary(summary: dict, out: Path) -> None:
-    original = summary["original"]
-    print(f"\n{summary['space']} @ {summary['resolution']}, lambda {summary['lambda']:g}: original decoder "
-          f"{summary['range_gmacs'][1]:.3f} GMACs, RD loss {original['rd_loss']:.4f}"
-          + (f", PSNR {original['psnr']:.2f} dB, bpp {original['bpp']:.4f}" if "psnr" in original else "")
-          + " (shared supernet weights)")
-    print(f"{'target':>9} | {'chosen GMACs':>12} {'dist':>7} {'PSNR':>7} {'bpp':>7} | "
-          f"{'uniform GMACs':>13} {'width':>6} {'PSNR':>7} {'bpp':>7} | chosen - uniform, PSNR dB "
-          f"[95%]   (fine-tuned {summary['finetune_steps']} steps each)")
-    for row in summary["targets"]:
-        c, u = row.get("chosen"), row.get("uniform")
-        left = (f"{c['gmacs']:>12.3f} {100 * c['distance']:>6.2f}% {c.get('psnr', float('nan')):>7.2f} "
-                f"{c.get('bpp', float('nan')):>7.4f}" if c else f"{'no feasible trial':>36}")
-        right = (f"{u['gmacs']:>13.3f} {u['width']:>6.3f} {u.get('psnr', float('nan')):>7.2f} "
-                 f"{u.get('bpp', float('nan')):>7.4f}" if u else f"{'none':>36}")
-        versus = row.get("chosen_vs_uniform", {})
-        diff = interval_text(versus["psnr_db"]) if "psnr_db" in versus else "-"
-        print(f"{row['target_gmacs']:>9.3f} | {left} | {right} | {diff}")
-    for row in summary["targets"]:
-        versus = row.get("chosen_vs_uniform", {})
-        if "bpp" in versus:
-            print(f"@{row['target_gmacs']:g}: chosen - uniform: bpp {interval_text(versus['bpp'], 4)}, RD loss "
-                  f"{interval_text(versus['rd_loss'])} (over {versus['units']})")
-    print(f"measured: {summary['measured']}")
-    print(f"validation: ranked on {summary['validation']['ranked_on']}; decided and measured on "
-          f"{summary['validation']['decided_on']}")
-    print(f"results: {out}")

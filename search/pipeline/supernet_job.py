@@ -11,6 +11,8 @@ from ..errors import BadInput
 from ..evaluation import mean_figures
 from ..files import atomic_write
 from ..reports import RENDERERS, Column, structure_table
+from ..reports.cells import quality_cells
+from ..reports.console import print_levels
 from ..space import layout_file
 from ..outer import export_architecture
 from ..stage2 import LevelResult, Stage2Net, train_stage2
@@ -105,12 +107,6 @@ def bpp_source(job: Job) -> str:
     return f"P-frames {p_frames}, I-frames {intra_label(job.cfg)} bitstream"
 
 
-def _metric_cells(metrics: Mapping[str, float], source: str) -> dict[str, str]:
-    if not metrics:
-        return {}
-    return {"PSNR (dB)": f"{metrics['psnr']:.3f}", f"bpp ({source})": f"{metrics['bpp']:.4f}"}
-
-
 def level_summary(level: LevelResult) -> dict:
     return {"name": level.name, "target_gmacs": level.target, "interpolated": level.interpolated,
             "vector": level.vector, "argmax_gmacs": level.argmax_gmacs,
@@ -127,8 +123,8 @@ def write_levels(job: Job, levels: list[LevelResult], original: Mapping[str, flo
         layout_file(space, level.layout, job.profile.resolution, level.landing.gmacs,
                     name=level.name).save(out / "layouts" / f"{stem}.yaml")
     source = bpp_source(job)
-    columns = [Column("Original", space.full_layout(), _metric_cells(original, source))]
-    columns += [Column(level.name, level.layout, _metric_cells(level.metrics, source))
+    columns = [Column("Original", space.full_layout(), quality_cells(original, source))]
+    columns += [Column(level.name, level.layout, quality_cells(level.metrics, source))
                 for level in levels]
     table = structure_table(space, job.complexity, columns)
     for fmt, render in RENDERERS.items():
@@ -148,20 +144,6 @@ def export_level_weights(job: Job, net: Stage2Net, levels: list[LevelResult]) ->
         export_architecture(job.space, level.layout, weights[0], job.out, stem, job.profile.resolution,
                             level.landing.gmacs, {"selector": job.cfg.supernet.selector,
                                                   "target_gmacs": level.target}, keep=weights[1])
-
-
-def print_levels(levels: list[LevelResult], out: Path) -> None:
-    print(f"{'level':<18}{'target':>10}{'argmax':>10}{'dist':>8}{'landed':>10}{'dist':>8}"
-          f"{'PSNR':>8}{'bpp':>8}")
-    for r in levels:
-        psnr = f"{r.metrics['psnr']:.2f}" if r.metrics else "-"
-        bpp = f"{r.metrics['bpp']:.4f}" if r.metrics else "-"
-        print(f"{r.name:<18}{r.target:>10.3f}{r.argmax_gmacs:>10.3f}"
-              f"{100 * (r.argmax_gmacs - r.target) / r.target:>7.1f}%{r.landing.gmacs:>10.3f}"
-              f"{100 * r.landing.distance:>7.2f}%{psnr:>8}{bpp:>8}")
-        if r.landing.note:
-            print(f"  note: {r.landing.note}")
-    print(f"results: {out}")
 
 
 def run_supernet_job(job: Job) -> list[LevelResult]:

@@ -1,14 +1,17 @@
 """The verdict of one target: the chosen architecture against uniform slimming at the chosen GMACs.
 
-Both start from the supernet's shared weights (sliced to their widths), both are fine-tuned for the
-same ``finetune_steps`` on the same batches (the uniform widths are off the option grid and were never
-trained in the supernet: without it the comparison would favour the chosen layout), and both are
-evaluated on the same held-out test sequences with the same coded I-frames. Each side's validation RD
-loss (the decision batches) is given before and after fine-tuning, so a reader sees whether it
-converged. A single width factor moves the GMACs in steps of the layers' divisors; where the largest
-one that fits lies more than 1% below the chosen decoder's GMACs, the next wider uniform layout is
-fine-tuned and evaluated alike and the uniform side is read between the two, linearly in GMACs, frame
-by frame: the comparison is at the chosen decoder's GMACs.
+Both start from the supernet's shared weights (sliced to their widths), both are fine-tuned for the same
+``finetune_steps`` on the same batches at the same learning rate (the uniform widths are off the option
+grid and were never trained in the supernet: without it the comparison would favour the chosen layout),
+and both are evaluated on the same held-out test sequences with the same coded I-frames. The rate
+(``finetune_lr``) is by default a tenth of the training lr: a fresh Adam at the training lr moves every
+weight by about lr a step, and on the quick preset it raised the validation RD loss of the uniform
+decoders by up to 100% and of the chosen ones by up to 11%, a comparison of damage rather than of
+architectures. Each side's validation RD loss (the decision batches) is given before and after fine-
+tuning, so a reader sees whether it converged. A single width factor moves the GMACs in steps of the
+layers' divisors; where the largest one that fits lies more than 1% below the chosen decoder's GMACs,
+the next wider uniform layout is fine-tuned and evaluated alike and the uniform side is read between the
+two, linearly in GMACs, frame by frame: the comparison is at the chosen decoder's GMACs.
 
 Every chosen-vs-uniform difference (PSNR, bpp and the RD loss ``bpp + lambda * MSE`` the outer loop
 ranks by, on the test sequences) carries a bootstrap 95% interval over sequences, paired, or over GOPs
@@ -16,6 +19,7 @@ when there is one sequence (:mod:`search.evaluation.intervals`), and its verdict
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,14 +71,21 @@ def finetune_folder(job: Job, folder: str) -> None:
               f"{moved}, fine-tuned again")
 
 
+def finetune_rate(job: Job) -> float:
+    """The fine-tuning's Adam learning rate: ``finetune_lr``, or a tenth of the training lr."""
+    return float(job.cfg.outer.finetune_lr or job.cfg.training.lr / 10)
+
+
 def finetuned(job: Job, codec: Codec, layout: dict[str, int], folder: str) -> Codec:
-    """The codec at ``layout`` with the shared weights, fine-tuned ``finetune_steps`` (resumable),
-    on the runtime's device."""
+    """The codec at ``layout`` with the shared weights, fine-tuned ``finetune_steps`` at
+    :func:`finetune_rate` (resumable; in ``finetune/<folder>-lr<rate>``), on the runtime's device."""
     model = load_sliced(job.space.codec(layout), codec).to(job.runtime.device)
     steps = int(job.cfg.outer.finetune_steps or 0)
     if steps:
+        folder = f"{folder}-lr{finetune_rate(job):g}"
         finetune_folder(job, folder)
-        train_stage1(job.space, layout, job.clips, job.cfg.training, Stage1Config(steps=steps),
+        training = dataclasses.replace(job.cfg.training, lr=finetune_rate(job))
+        train_stage1(job.space, layout, job.clips, training, Stage1Config(steps=steps),
                      job.out / "finetune" / folder, seed=job.cfg.seed, model=model,
                      meta={"finetune_of": folder}, runtime=job.runtime.alone(), desc=f"fine-tune {folder}")
     return model.eval()
@@ -175,12 +186,6 @@ def differences(chosen: pd.DataFrame, uniform: pd.DataFrame, lmbda: float, gop: 
         means = pd.Series(per_unit).groupby(unit.to_numpy(), sort=False).mean()
         out[name] = mean_interval(means.to_numpy(), lower_is_better=lower_is_better, seed=seed).as_dict()
     return out
-
-
-def interval_text(figure: dict, digits: int = 3) -> str:
-    """``+0.123 [-0.2, +0.4] not distinguishable`` (an interval's dict)."""
-    return (f"{figure['estimate']:+.{digits}f} [{figure['low']:+.{digits}f}, {figure['high']:+.{digits}f}] "
-            f"{figure['verdict']}")
 
 
 @dataclass

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import torch
 
 from ...complexity import Complexity
-from ...config import Config
+from ...config import Config, embedding_dims
 from ...data import Clips, TrainPairs
 from ...space import Space
 from ...training import Runtime, codec_with_weights, frames_per_sample
@@ -46,8 +46,9 @@ def train_gumbel(space: Space, complexity: Complexity, stage1_weights: str, targ
 
 
 def check_gumbel(cfg: Config) -> None:
-    """The temperature schedule (the embedding's dimensions are checked with the configuration)."""
+    """The temperature schedule and the level embedding's dimensions for the configured targets."""
     tau_schedule(cfg.gumbel)
+    embedding_dims(cfg.gumbel.embedding, cfg.gumbel.embedding_dims, len(cfg.supernet.target_gmacs))
 
 
 SELECTOR = Selector("gumbel", "cgSlimDecoder's mode selection (Gumbel-softmax under the complexity "

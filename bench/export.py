@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--codecs", default=",".join(CODECS))
     parser.add_argument("--resolution", default="448x256")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--format", default="onnx")
     args = parser.parse_args()
     print(f"$ python bench/export.py --codecs {args.codecs} --resolution {args.resolution} "

@@ -139,6 +139,7 @@ def test_bad_input_is_one_line_exit_2_before_any_export(tmp_path, capsys):
     text = path.read_text().replace("space: fvc", "space: dvc").replace("codec: fvc", "codec: dvc")
     (tmp_path / "other.yaml").write_text(text)
     assert "error:" in _refused(capsys, f"layout={tmp_path / 'other.yaml'}", f"out={out}")
+    assert "opsets 19 (DeformConv" in _refused(capsys, "space=fvc", "opset=17", f"out={out}")
     assert "device" in _refused(capsys, "space=dvc", "device=cuda", f"out={out}")
     assert not out.exists()
 

@@ -17,7 +17,7 @@ import sys
 
 from ..config import Command, argv, keys
 from ..config.keysets import DEVICE_KEY
-from ..deploy import check_format
+from ..deploy import check_format, check_opset
 from ..errors import cli_main
 from ..pipeline.export_job import check_device, export_decoder
 from ..pipeline.job import configure
@@ -35,6 +35,8 @@ def main(args: list[str] | None = None) -> int:
     run = configure(COMMAND, argv() if args is None else args)
     cfg, space = run.cfg, run.space
     fmt = check_format(cfg.export.format)
+    if fmt.name == "onnx":
+        check_opset(cfg.export.opset)
     check_device(cfg)
     manifest = export_decoder(cfg, space, run.layout, fmt)
     print(f"{manifest.codec} at {manifest.resolution} (padded {manifest.padded}), {fmt.name} "

@@ -236,7 +236,7 @@ class ExportConfig:
 
     format: str = option("onnx", "onnx (run with onnxruntime), torchscript (traced) or pt2 "
                                  "(torch.export)")
-    opset: int = option(19, "ONNX opset of format=onnx")
+    opset: int = option(19, "ONNX opset of format=onnx (19, DeformConv's, or newer)")
     repeats: int = option(5, "timed runs of each part, exported and in PyTorch (the median is "
                              "reported, after one warm-up run)")
     tolerance: float = option(1e-4, "largest absolute difference allowed between an exported part's "

@@ -61,6 +61,22 @@ def check_format(name: str) -> Format:
     return FORMATS[name]
 
 
+#: the lowest ONNX opset the parts export at: ONNX's DeformConv (FVC's alignment) is opset 19
+MIN_OPSET = 19
+
+
+def check_opset(opset: int) -> int:
+    """``opset`` if ONNX parts can be written at it: from :data:`MIN_OPSET` to the newest the installed
+    onnx package defines; one line otherwise."""
+    import onnx  # imported here: only the onnx format needs it
+
+    newest = onnx.defs.onnx_opset_version()
+    if not MIN_OPSET <= opset <= newest:
+        raise BadInput(f"opset={opset}: the decoders export at ONNX opsets {MIN_OPSET} (DeformConv, "
+                       f"FVC's alignment) to {newest} (the newest onnx {onnx.__version__} defines)")
+    return opset
+
+
 @contextlib.contextmanager
 def _quiet():
     """The exporters print progress and warn about tracing; the export job reports instead."""

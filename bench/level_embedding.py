@@ -65,7 +65,7 @@ def configs(args: dict[str, str], space) -> Config:
 
 def argmax_gmacs(net: Supernet, vector: torch.Tensor) -> float:
     choice = net.mode_selection.argmax(vector)
-    return float(net.complexity.gmacs_of_choices(np.array([choice]))[0])
+    return float(net.cost.of_choices(np.array([choice]))[0])
 
 
 def train(space, complexity, weights, targets, clips, cfg, folder, seed, kind, dims):

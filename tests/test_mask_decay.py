@@ -55,7 +55,7 @@ def test_exported_merged_pruned_decoder_equals_masked_student(net, tmp_path):
     back, gives the masked student's output."""
     levels = net.levels()
     export_architecture(net.space, levels[1].layout, net.merged(1), tmp_path, "level_2", (SIZE, SIZE),
-                        levels[1].landing.gmacs, keep=net.kept(1))
+                        levels[1].landing.value, keep=net.kept(1))
     inputs = _inputs(net)
     model = load_architecture(tmp_path / "layouts" / "level_2.yaml", tmp_path / "weights" / "level_2.pt")
     assert model.layout == levels[1].layout
@@ -76,8 +76,8 @@ def test_merged_decoder_macs_are_the_closed_form(net):
     for level in net.levels():
         model = net.level_codec(level)
         total = count_decoder(model, model.decoder_inputs(SIZE, SIZE)).total
-        assert total == net.complexity.macs(level.layout)
-        assert level.landing.gmacs <= level.target and level.landing.reachable
+        assert total == net.cost.macs(level.layout)
+        assert level.landing.value <= level.target and level.landing.reachable
         counted.append(total)
     expected = {"evc": [782_271_936, 478_532_544], "dvc": [793_104_384, 440_504_320]}
     assert counted == expected[net.space.name]

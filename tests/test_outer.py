@@ -84,7 +84,7 @@ def test_study_enqueued_first_and_chosen_feasible(setup, tmp_path):
     assert list(frame["source"][4:]) == ["sampled"] * 2
     for t in targets:
         chosen = result.chosen[t]
-        assert chosen is not None and chosen.gmacs <= t
+        assert chosen is not None and chosen.cost <= t
         feasible = frame[frame["gmacs"] <= t]
         assert chosen.rd_loss == feasible["rd_loss"].min()
         assert frame[f"feasible@{t:g}"].sum() == len(feasible)

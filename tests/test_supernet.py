@@ -83,7 +83,7 @@ def test_penalty_moves_sampled_gmacs_toward_target_from_above_and_below(fvc):
 
     def mean_sampled(level, n=40):
         with torch.no_grad():
-            return np.mean([float(net.sampled_gmacs(sample(net.mode_selection, net.vector(level), 1.0, g)))
+            return np.mean([float(net.sampled_cost(sample(net.mode_selection, net.vector(level), 1.0, g)))
                             for _ in range(n)])
 
     before = [mean_sampled(0), mean_sampled(1)]
@@ -91,7 +91,7 @@ def test_penalty_moves_sampled_gmacs_toward_target_from_above_and_below(fvc):
     for step in range(300):
         level = step % 2
         samples = sample(net.mode_selection, net.vector(level), schedule(step), g)
-        gmacs = net.sampled_gmacs(samples)
+        gmacs = net.sampled_cost(samples)
         loss = net.penalty(gmacs, targets[level], 0.001, -0.001)
         optimizer.zero_grad()
         loss.backward()
@@ -111,12 +111,12 @@ def test_landing_is_exact_against_brute_force(fvc):
     for target in (300.0, 200.0, 120.0):
         landing = land(complexity, scores, target)
         window = (gmacs <= target) & (gmacs >= 0.995 * target)
-        assert landing.reachable and 0.995 * target <= landing.gmacs <= target
+        assert landing.reachable and 0.995 * target <= landing.value <= target
         assert landing.score == pytest.approx(total[window].max(), abs=1e-9)
     low = complexity.range_gmacs()[0]
     between = low + 0.6 * (np.sort(gmacs)[np.searchsorted(np.sort(gmacs), low, "right")] - low)
     landing = land(complexity, scores, float(between))
-    assert not landing.reachable and landing.gmacs == pytest.approx(low) and "nearest" in landing.note
+    assert not landing.reachable and landing.value == pytest.approx(low) and "nearest" in landing.note
 
 
 def test_interpolated_vector(fvc):

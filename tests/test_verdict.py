@@ -36,12 +36,12 @@ def test_projection_lands_in_the_band_with_few_changes(setup):
         proposal = [int(rng.integers(n)) for n in space.group_sizes]
         for band in projector.bands:
             moved = projector.project(proposal, band)
-            assert band.holds(projector.gmacs(moved)), (proposal, moved)
+            assert band.holds(projector.value(moved)), (proposal, moved)
             assert projector.inside(moved)
             # no layout of the band is closer to the proposal (checked on random layouts of the band)
             changes = sum(a != b for a, b in zip(moved, proposal))
             others = [c for c in space.random_choices(2000, rng)
-                      if band.holds(projector.gmacs(c))]
+                      if band.holds(projector.value(c))]
             assert all(sum(a != b for a, b in zip(c, proposal)) >= changes for c in others)
 
 
@@ -88,19 +88,19 @@ def test_uniform_at_equal_gmacs_is_the_largest_single_factor(setup):
     space, complexity = setup
     for target in (350.0, 150.0):
         uniform = uniform_at(space, complexity, target)
-        assert uniform.gmacs <= target and not uniform.on_grid
+        assert uniform.cost <= target and not uniform.on_grid
         assert all(uniform.layout[k] % space.layers[k].divisor == 0 for k in space.searchable)
         # the next larger single-factor layout no longer fits the target
         bigger = next(f for f in np.linspace(uniform.factor, 1.0, 4000)
                       if space.scaled_layout(f) != uniform.layout)
         assert complexity.gmacs(space.scaled_layout(bigger)) > target
         # a gap over 1% says why, with the next wider layout's GMACs
-        gap = (target - uniform.gmacs) / target
+        gap = (target - uniform.cost) / target
         assert (gap > 0.01) == bool(uniform.note)
         if uniform.note:
             assert f"{complexity.gmacs(space.scaled_layout(bigger)):.3f} GMACs" in uniform.note
         grid = grid_uniform_below(space, complexity, target)
-        assert grid.gmacs <= uniform.gmacs <= target  # at least as close as the grid's uniform layouts
+        assert grid.cost <= uniform.cost <= target  # at least as close as the grid's uniform layouts
         # the grid's next uniform layout brackets the target from above (an on-grid side is read between)
         assert grid.wider is not None and complexity.gmacs(grid.wider) > target
         assert all(grid.wider[k] >= grid.layout[k] for k in space.searchable)
@@ -207,7 +207,7 @@ def test_uniform_read_between_two_layouts_and_rerun_of_other_steps(tmp_path):
     low = Contender("low", {}, 100.0, 10.0, frames=_frames({"a": [30.0, 28.0]}), tuned_rd_loss=8.0)
     high = Contender("high", {}, 200.0, 6.0, frames=_frames({"a": [34.0, 32.0]}), tuned_rd_loss=4.0)
     mid = between(low, high, 150.0, "Uniform @150")
-    assert mid.gmacs == 150.0 and mid.rd_loss == pytest.approx(8.0) and mid.tuned_rd_loss == pytest.approx(6.0)
+    assert mid.cost == 150.0 and mid.rd_loss == pytest.approx(8.0) and mid.tuned_rd_loss == pytest.approx(6.0)
     assert list(mid.frames["psnr"]) == pytest.approx([32.0, 30.0]) and mid.figures["psnr"] == pytest.approx(31.0)
     assert "between 100.000 and 200.000 GMACs" in mid.note
     folder = tmp_path / "finetune" / "chosen-300-trial4"

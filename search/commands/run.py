@@ -26,7 +26,8 @@ COMMAND = Command("search.run", __doc__.strip().split("\n\n")[0],
 def main(args: list[str] | None = None) -> int:
     run = configure(COMMAND, argv() if args is None else args, main_job=True, trains=True)
     check_search(run.cfg, run.space)
-    job = build_job(run.cfg, run.space, default_out(run.cfg.preset, run.cfg.seed, run.cfg.lambdas),
+    job = build_job(run.cfg, run.space, default_out(run.cfg.preset, run.cfg.seed, run.cfg.lambdas,
+                                                           run.cfg.supernet.objective),
                     run.runtime)
     run_main_job(job)
     return 0

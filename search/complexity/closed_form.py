@@ -19,7 +19,13 @@ from .profile import Profile
 
 
 class Complexity:
-    """Closed-form MACs of layouts from a profile: ``x^T Q x`` per report module."""
+    """Closed-form MACs of layouts from a profile: ``x^T Q x`` per report module.
+
+    Also a cost of the search (:class:`search.complexity.cost.Cost`) in GMACs: what stage 2 penalises
+    and lands on, and what the outer loop's bands hold, under ``objective=gmacs``."""
+
+    name = "gmacs"
+    unit = "GMACs"
 
     def __init__(self, profile: Profile, space: Space):
         self.profile, self.space = profile, space
@@ -109,6 +115,22 @@ class Complexity:
         return int(round(sum(term.coefficient * float(self._vector(term.a) @ x)
                              * float(self._vector(term.b) @ x)
                              for term in self.profile.terms if term.path.split(".")[0] in names)))
+
+    # -- the cost interface (GMACs) -----------------------------------------------------------------
+
+    @property
+    def unit_q(self) -> np.ndarray:
+        """The quadratic form over one-hot option indicators, in GMACs."""
+        return self.choice_q / 1e9
+
+    def of_choices(self, choices: np.ndarray) -> np.ndarray:
+        return self.gmacs_of_choices(choices)
+
+    def of_layout(self, layout: Mapping[str, int]) -> float:
+        return self.gmacs(layout)
+
+    def range(self) -> tuple[float, float]:
+        return self.range_gmacs()
 
     def range_gmacs(self) -> tuple[float, float]:
         """(smallest, full) decoder GMACs over the space's layouts (exact: MACs grow with widths)."""

@@ -16,6 +16,13 @@ GUMBEL_KEYS = ("mode_selection_lr=gumbel.mode_selection_lr", "hidden=gumbel.hidd
 MASK_DECAY_KEYS = ("mask_decay_rate=mask_decay.rate", "mask_decay_fraction=mask_decay.fraction",
                    "mask_decay_distill=mask_decay.distill")
 
+#: decode time: the objective, its targets and how decoders are timed (:mod:`search.config.latency`)
+LATENCY_KEYS = ("objective=supernet.objective", "target_ms=supernet.target_ms",
+                "latency_device=latency.device", "latency_runtime=latency.runtime",
+                "latency_threads=latency.threads", "latency_precision=latency.precision",
+                "latency_repeats=latency.repeats", "latency_layouts=latency.layouts",
+                "measure_time=latency.measure")
+
 #: the I-frame codec's keys (``search.train``, ``search.eval``, ``search.supernet``, ``search.run``)
 INTRA_KEYS = ("intra=intra.mode", "intra_quality=intra.quality", "intra_checkpoint=intra.checkpoint",
               "intra_model=intra.model", "intra_quick_steps=intra.quick_steps",
@@ -23,7 +30,8 @@ INTRA_KEYS = ("intra=intra.mode", "intra_quality=intra.quality", "intra_checkpoi
 
 #: the stage-2 job's keys, in ``--help`` order (``name`` or ``name=section.field``)
 SUPERNET_KEYS = (
-    "space", "target_gmacs=supernet.target_gmacs", "interpolate=supernet.interpolate", "resolution",
+    "space", "target_gmacs=supernet.target_gmacs", *LATENCY_KEYS, "interpolate=supernet.interpolate",
+    "resolution", "profile_dir=profile.dir",
     "checkpoint", "preset", "data", "lmbda=training.lmbda", "steps=supernet.steps",
     "stage1_steps=stage1.steps", "stage1_time_limit=stage1.time_limit", "batch=training.batch",
     "crop=training.crop", "lr=training.lr", "start=training.start", "tolerance=supernet.tolerance",

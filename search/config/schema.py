@@ -14,12 +14,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-
-def option(default: Any, help: str) -> Any:
-    """A config field with its ``--help`` text."""
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
-    return field(default=default, metadata={"help": help})
+from .fields import option
+from .latency import LatencyConfig
 
 
 @dataclass
@@ -53,13 +49,17 @@ class Stage1Config:
 class SupernetConfig:
     """Stage 2, whichever selector finds the levels' widths: targets, budget, landing."""
 
+    objective: str = option("gmacs", "what the levels land on and the outer loop searches under: gmacs "
+                                     "(closed form) or latency (decode time predicted by a measured "
+                                     "per-layer table; targets in target_ms)")
     target_gmacs: list[float] = option([], "GMAC targets, one level each (level 1 the highest)")
+    target_ms: list[float] = option([], "objective=latency: decode-time targets in ms, one level each")
     interpolate: list[float] = option([], "extra targets between the levels, served by interpolated "
                                           "complexity vectors (no retraining)")
     steps: Optional[int] = option(None, "stage-2 steps (preset's if unset)")
     time_limit: Optional[float] = option(None, "stage-2 wall-clock budget in seconds (preset's if unset; "
                                                "0: none)")
-    tolerance: float = option(0.005, "landing: lowest acceptable GMACs, as a fraction below the target")
+    tolerance: float = option(0.005, "landing: lowest acceptable cost, as a fraction below the target")
     selector: str = option("gumbel", "how stage 2 finds each level's widths: gumbel (cgSlimDecoder's "
                                      "mode selection) or mask_decay (EVC's mask decay from the stage-1 "
                                      "teacher to each level's landed layout)")
@@ -276,6 +276,7 @@ class Config:
     compare: CompareConfig = field(default_factory=CompareConfig)
     anchors: AnchorsConfig = field(default_factory=AnchorsConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
 

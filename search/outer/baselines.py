@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..complexity import Complexity
+from ..complexity import Cost
 from ..space import Space
 
 
@@ -23,7 +23,7 @@ class UniformBaseline:
     name: str
     factor: float
     layout: dict[str, int]
-    gmacs: float
+    cost: float  # in the search's cost: GMACs, or predicted ms under objective=latency
     on_grid: bool
     note: str = ""
     #: the next wider single-factor layout (above the target): with this one, the uniform curve
@@ -31,20 +31,20 @@ class UniformBaseline:
     wider: dict[str, int] | None = None
 
 
-def grid_uniform_below(space: Space, complexity: Complexity, target: float) -> UniformBaseline | None:
-    """The uniform layout of the grid (every choice at the same option) with the most GMACs <= target,
+def grid_uniform_below(space: Space, cost: Cost, target: float) -> UniformBaseline | None:
+    """The uniform layout of the grid (every choice at the same option) with the highest cost <= target,
     and the grid's next uniform layout above it (the two bracket the target; None at full width)."""
     count = max(space.group_sizes, default=1)
-    grid = sorted(((complexity.gmacs(space.uniform_layout(i)), i) for i in range(count)))
-    below = [(gmacs, i) for gmacs, i in grid if gmacs <= target]
+    grid = sorted(((cost.of_layout(space.uniform_layout(i)), i) for i in range(count)))
+    below = [(value, i) for value, i in grid if value <= target]
     if not below:
         return None
-    gmacs, index = below[-1]
+    value, index = below[-1]
     above = [i for g, i in grid if g > target]
     layout = space.uniform_layout(index)
     key = space.searchable[0] if space.searchable else next(iter(layout))
     return UniformBaseline(f"uniform {index + 1}/{count}", layout[key] / space.layers[key].full, layout,
-                           gmacs, True, wider=space.uniform_layout(above[0]) if above else None)
+                           value, True, wider=space.uniform_layout(above[0]) if above else None)
 
 
 def _builds(space: Space, layout: dict[str, int]) -> str:
@@ -55,41 +55,41 @@ def _builds(space: Space, layout: dict[str, int]) -> str:
     return ""
 
 
-def uniform_at(space: Space, complexity: Complexity, target: float, steps: int = 48
+def uniform_at(space: Space, cost: Cost, target: float, steps: int = 48
                ) -> UniformBaseline | None:
-    """The largest single factor whose decoder fits ``target`` (bisection: GMACs grow with ``f``)."""
+    """The largest single factor whose decoder fits ``target`` (bisection: the cost grows with ``f``)."""
     low, high = 0.0, 1.0
-    if complexity.gmacs(space.scaled_layout(1e-9)) > target:
-        return grid_uniform_below(space, complexity, target)
-    if complexity.gmacs(space.scaled_layout(1.0)) <= target:
+    if cost.of_layout(space.scaled_layout(1e-9)) > target:
+        return grid_uniform_below(space, cost, target)
+    if cost.of_layout(space.scaled_layout(1.0)) <= target:
         low = 1.0
     for _ in range(steps if low < 1.0 else 0):
         middle = (low + high) / 2
-        if complexity.gmacs(space.scaled_layout(middle)) <= target:
+        if cost.of_layout(space.scaled_layout(middle)) <= target:
             low = middle
         else:
             high = middle
     layout = space.scaled_layout(low)
     broken = _builds(space, layout)
     if broken:
-        grid = grid_uniform_below(space, complexity, target)
+        grid = grid_uniform_below(space, cost, target)
         note = f"the codec does not run off its option grid ({broken}): uniform on the grid"
-        return None if grid is None else UniformBaseline(grid.name, grid.factor, grid.layout, grid.gmacs,
+        return None if grid is None else UniformBaseline(grid.name, grid.factor, grid.layout, grid.cost,
                                                          True, note, grid.wider)
-    gmacs = complexity.gmacs(layout)
+    value = cost.of_layout(layout)
     wider = space.scaled_layout(high) if low < 1.0 else None
     if wider is not None and _builds(space, wider):
         wider = None
-    return UniformBaseline(f"uniform x{low:.3f}", low, layout, gmacs, False,
-                           _gap_note(complexity, space.scaled_layout(high), gmacs, target) if low < 1.0 else "",
+    return UniformBaseline(f"uniform x{low:.3f}", low, layout, value, False,
+                           _gap_note(cost, space.scaled_layout(high), value, target) if low < 1.0 else "",
                            wider)
 
 
-def _gap_note(complexity: Complexity, wider: dict[str, int], gmacs: float, target: float,
+def _gap_note(cost: Cost, wider: dict[str, int], value: float, target: float,
               tolerance: float = 0.01) -> str:
     """Why one factor stops well below ``target``: every width moves in steps of its layer's divisor, so
     the next wider uniform layout jumps over the target."""
-    if gmacs >= target * (1 - tolerance):
+    if value >= target * (1 - tolerance):
         return ""
-    return (f"{(target - gmacs) / target:.1%} below the target: the next wider uniform layout counts "
-            f"{complexity.gmacs(wider):.3f} GMACs (widths move in steps of their layers' divisors)")
+    return (f"{(target - value) / target:.1%} below the target: the next wider uniform layout counts "
+            f"{cost.of_layout(wider):.3f} {cost.unit} (widths move in steps of their layers' divisors)")

@@ -39,7 +39,7 @@ def _ray_trial(config: dict, scorer: LayoutScorer, threads: int) -> dict:
     score = scorer(config["layout"])
     return {"rd_loss": score.rd_loss, "bpp": score.bpp, "psnr": score.psnr, "mse": score.mse,
             "score_s": score.seconds, "batch_losses": list(score.batch_losses),
-            "node": ray.get_runtime_context().get_node_id(), "gmacs": float(config["gmacs"])}
+            "node": ray.get_runtime_context().get_node_id()}
 
 
 def _init_kwargs(cfg: OuterConfig, verbose: bool) -> dict:
@@ -121,7 +121,7 @@ def make_searcher(study: Study, trials: int, bar: tqdm | None, objective_s: list
             beats.enter_context(study.heartbeat(trial))
             self.running[trial_id] = (trial, beats)
             layout = layout_of_params(study.space, trial.params)
-            return {"layout": layout, "gmacs": study.complexity.gmacs(layout), "number": trial.number}
+            return {"layout": layout, "number": trial.number}
 
         def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
             if trial_id not in self.running:

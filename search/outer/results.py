@@ -34,12 +34,13 @@ class Chosen:
     them, which the ranking never saw. ``rank_rd_loss`` is its RD loss on the ranking batches (what
     ordered the trials). ``margin``: its RD loss minus the supernet level's, paired batch by batch
     (negative: better), with ``margin_noise`` the standard error of that difference and
-    ``margin_interval`` its t interval and verdict word; ``note`` says why it was chosen.
+    ``margin_interval`` its t interval and verdict word; ``note`` says why it was chosen. ``cost`` is
+    in the search's cost (GMACs, or predicted ms under ``objective=latency``), ``gmacs`` always GMACs.
     """
 
     target: float
     number: int
-    gmacs: float
+    cost: float
     rd_loss: float
     bpp: float
     psnr: float
@@ -54,6 +55,7 @@ class Chosen:
     measured_on: str = RANKING
     margin_interval: Interval | None = None
     rivals: int = 0
+    gmacs: float = float("nan")
 
 
 @dataclass
@@ -69,18 +71,20 @@ class StudyResult:
     timing: dict[str, float] = field(default_factory=dict)
 
 
-def trials_frame(study, space: Space, targets: Sequence[float]) -> pd.DataFrame:
-    """Every COMPLETE trial: number, gmacs, rd_loss (and its noise, its batches), bpp, psnr,
-    feasible@<t>, source, band, name, params."""
+def trials_frame(study, space: Space, targets: Sequence[float], cost_name: str = "gmacs") -> pd.DataFrame:
+    """Every COMPLETE trial: number, its cost (``cost_name``: gmacs, or ms and then gmacs too),
+    rd_loss (and its noise, its batches), bpp, psnr, feasible@<t>, source, band, name, params."""
     rows = []
+    extra = [] if cost_name == "gmacs" else ["gmacs"]
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        gmacs, loss = t.values
-        row = {"number": t.number, "gmacs": gmacs, "rd_loss": loss,
+        value, loss = t.values
+        row = {"number": t.number, cost_name: value,
+               **{k: t.user_attrs.get(k, float("nan")) for k in extra}, "rd_loss": loss,
                "rd_noise": t.user_attrs.get("rd_noise", float("nan")),
                "bpp": t.user_attrs.get("bpp", float("nan")),
                "psnr": t.user_attrs.get("psnr", float("nan"))}
         for target in targets:
-            row[f"feasible@{target:g}"] = bool(gmacs <= target)
+            row[f"feasible@{target:g}"] = bool(value <= target)
         row["source"] = t.user_attrs.get("source", "sampled")
         row["band"] = t.user_attrs.get("band", float("nan"))
         row["node"] = t.user_attrs.get("node", "")
@@ -89,18 +93,24 @@ def trials_frame(study, space: Space, targets: Sequence[float]) -> pd.DataFrame:
         row["batch_losses"] = json.dumps(t.user_attrs.get("batch_losses", [loss]))
         row["params"] = json.dumps({n: int(t.params[n]) for n in param_names(space)})
         rows.append(row)
-    columns = ["number", "gmacs", "rd_loss", "rd_noise", "bpp", "psnr"] + \
+    columns = ["number", cost_name, *extra, "rd_loss", "rd_noise", "bpp", "psnr"] + \
         [f"feasible@{t:g}" for t in targets] + ["source", "band", "node", "name", "weights_sha256",
                                                  "batch_losses", "params"]
     return pd.DataFrame(rows, columns=columns).sort_values("number").reset_index(drop=True)
 
 
+def _cost_column(frame: pd.DataFrame) -> str:
+    """The search's cost column of a trials frame: ms under ``objective=latency``, else gmacs."""
+    return "ms" if "ms" in frame.columns else "gmacs"
+
+
 def _chosen(row: pd.Series, space: Space, target: float, note: str) -> Chosen:
     """A trial as chosen, with its ranking figures (:func:`_measured` replaces them by fresh ones)."""
-    return Chosen(target, int(row["number"]), float(row["gmacs"]), float(row["rd_loss"]),
+    cost = "ms" if "ms" in row.index else "gmacs"
+    return Chosen(target, int(row["number"]), float(row[cost]), float(row["rd_loss"]),
                   float(row["bpp"]), float(row["psnr"]), str(row["source"]), str(row["name"]),
                   layout_of_params(space, json.loads(row["params"])), float(row["rd_noise"]), note=note,
-                  rank_rd_loss=float(row["rd_loss"]))
+                  rank_rd_loss=float(row["rd_loss"]), gmacs=float(row["gmacs"]))
 
 
 def _losses(row: pd.Series) -> np.ndarray:
@@ -134,21 +144,22 @@ def choose(frame: pd.DataFrame, space: Space, targets: Sequence[float],
     with nothing in the band, the feasible trial with the lowest RD loss (the note says so).
     """
     band_of = {band.target: band for band in bands}
+    cost = _cost_column(frame)
     out: dict[float, Chosen | None] = {}
     for t in targets:
         band = band_of.get(t, Band(t, float("-inf")))
-        inside = frame[(frame["gmacs"] >= band.low) & (frame["gmacs"] <= t)]
-        feasible = frame[frame["gmacs"] <= t]
+        inside = frame[(frame[cost] >= band.low) & (frame[cost] <= t)]
+        feasible = frame[frame[cost] <= t]
         default = _trial_of(frame, space, (defaults or {}).get(t))
         if feasible.empty:
             out[t] = None
         elif inside.empty:
-            best = feasible.sort_values(["rd_loss", "gmacs", "number"]).iloc[0]
+            best = feasible.sort_values(["rd_loss", cost, "number"]).iloc[0]
             chosen = _chosen(best, space, t, f"no trial within the band [{band.low:.3f}, {t:g}]: the "
                                              f"feasible trial with the lowest RD loss")
             out[t] = _measured(chosen, decide(chosen.layout) if decide else None)
         else:
-            out[t] = _choose_in_band(inside.sort_values(["rd_loss", "gmacs", "number"]), default, space,
+            out[t] = _choose_in_band(inside.sort_values(["rd_loss", cost, "number"]), default, space,
                                      t, decide)
     return out
 
@@ -164,7 +175,7 @@ def _trial_of(frame: pd.DataFrame, space: Space, layout: Mapping[str, int] | Non
 def _choose_in_band(ranked: pd.DataFrame, default: pd.Series | None, space: Space, t: float,
                     decide: Decide | None = None) -> Chosen:
     best = ranked.iloc[0]
-    if default is None or float(default["gmacs"]) > t:
+    if default is None or float(default[_cost_column(ranked)]) > t:
         chosen = _chosen(best, space, t, "the lowest RD loss in the band (no supernet level to prefer)")
         return _measured(chosen, decide(chosen.layout) if decide else None)
     level = _chosen(default, space, t, "")

@@ -11,7 +11,7 @@ import numpy as np
 import optuna
 from tqdm import tqdm
 
-from ..complexity import Complexity
+from ..complexity import Complexity, Cost
 from ..config import OuterConfig
 from ..errors import BadInput
 from ..space import Space
@@ -60,17 +60,17 @@ def check_outer(cfg: OuterConfig) -> None:
 def _check_targets(targets: Sequence[float]) -> list[float]:
     values = [float(t) for t in targets]
     if not values or any(not math.isfinite(t) or t <= 0 for t in values):
-        raise BadInput(f"target_gmacs={list(targets)}: expected one or more positive numbers")
+        raise BadInput(f"targets={list(targets)}: expected one or more positive numbers")
     return sorted(set(values), reverse=True)
 
 
-def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, complexity: Complexity,
+def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, cost: Cost,
               targets: Sequence[float], out: Path | str, cfg: OuterConfig, *, seed: int = 0,
               supernet_layouts: Sequence[tuple[str, Mapping[str, int]]] = (), progress: bool = True,
               verbose: bool = False, bands: Sequence[Band] = (),
               defaults: Mapping[float, Mapping[str, int]] | None = None,
-              weights_sha256: str = "", decide: Callable[[Mapping[str, int]], Score] | None = None
-              ) -> StudyResult:
+              weights_sha256: str = "", decide: Callable[[Mapping[str, int]], Score] | None = None,
+              complexity: Complexity | None = None) -> StudyResult:
     """Run (or resume) the outer search in ``out``: ``cfg.trials`` finished trials in all.
 
     ``scorer`` maps a layout to a :class:`Score` (a :class:`LayoutScorer`; ``backend="ray"`` needs
@@ -83,6 +83,8 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
     whose trials were scored with other weights is refused (one line, exit 2), never mixed. Ray:
     ``cfg.cpus`` CPUs for a local instance (one CPU and torch thread per trial), or
     ``cfg.ray_address``, an existing cluster (its nodes need this project importable).
+    ``cost`` is what the targets and the bands are in and the study's first objective (GMACs, or the
+    decode-time table's ms); ``complexity``, the GMACs recorded beside another cost.
     """
     check_outer(cfg)
     targets = _check_targets(targets)
@@ -93,9 +95,9 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
         space.check_layout(layout, "supernet layout")
     start = time.perf_counter()
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
-    projector = BandProjector(complexity, bands, _tolerance(bands)) if bands and cfg.bands else None
-    study = Study(out, space, complexity, targets, seed, cfg.sampler, projector, cfg.storage,
-                  weights_sha256)
+    projector = BandProjector(cost, bands, _tolerance(bands)) if bands and cfg.bands else None
+    study = Study(out, space, cost, targets, seed, cfg.sampler, projector, cfg.storage,
+                  weights_sha256, complexity)
     study.check_weights()
     study.enqueue(first_layouts(space, supernet_layouts))
     bar = tqdm(total=cfg.trials, initial=min(len(study.complete()), cfg.trials), unit="trial",
@@ -113,7 +115,7 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, comple
             objective_s = run_ray(study, scorer, cfg, bar, verbose)
     finally:
         bar.close()
-    frame = trials_frame(study.study, space, targets)
+    frame = trials_frame(study.study, space, targets, cost.name)
     timing = {"wall_s": time.perf_counter() - start, "optuna_s": study.optuna_s,
               "objective_s": objective_s, "trials": float(study.recorded)}
     return StudyResult(out / STUDY_FILE, targets, choose(frame, space, targets, defaults, bands, decide),

@@ -14,10 +14,10 @@ from typing import Any, Iterator, Mapping, Sequence
 import optuna
 from optuna.trial import TrialState
 
-from ..complexity import Complexity
+from ..complexity import Complexity, Cost
 from ..space import Space
 from .bands import BandProjector
-from .objectives import CONSTRAINT_KEY, OBJECTIVES, attributes, objective_values
+from .objectives import CONSTRAINT_KEY, OBJECTIVES, attributes, constraint_key, objective_values, objectives_of
 from .policy import (SAMPLERS, SOURCES, SearchPolicy, layout_of_params, make_sampler,
                      param_names, params_of, sampler_seed)
 from .scorer import Score
@@ -34,10 +34,14 @@ __all__ = ["BACKENDS", "CONSTRAINT_KEY", "GRACE_PERIOD", "HEARTBEAT_INTERVAL", "
 class Study:
     """The study of a run folder: ask for a layout nobody has scored, record its score."""
 
-    def __init__(self, out: Path, space: Space, complexity: Complexity, targets: list[float],
+    def __init__(self, out: Path, space: Space, cost: Cost, targets: list[float],
                  seed: int, sampler: str, projector: BandProjector | None = None, storage: str = "",
-                 weights_sha256: str = ""):
-        self.out, self.space, self.complexity, self.targets = out, space, complexity, targets
+                 weights_sha256: str = "", complexity: Complexity | None = None):
+        """``cost``: what the targets are in and the first objective; ``complexity``: the GMACs,
+        recorded with every trial beside a cost of another kind."""
+        self.out, self.space, self.cost, self.targets = out, space, cost, targets
+        self.complexity = complexity if complexity is not None else cost
+        self.objectives = objectives_of(cost.name)
         self.projector = projector
         #: the hash of the weights that score this process's trials, recorded with each of them
         self.weights_sha256 = weights_sha256
@@ -51,14 +55,14 @@ class Study:
 
     def _open(self, seed: int, sampler: str) -> optuna.Study:
         base = optuna.create_study(storage=self.storage, study_name=STUDY_NAME,
-                                   directions=[o.direction for o in OBJECTIVES], load_if_exists=True)
+                                   directions=[o.direction for o in self.objectives], load_if_exists=True)
         finished = len(base.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
         self.sampler = make_sampler(sampler, sampler_seed(seed, finished))
         study = optuna.load_study(study_name=STUDY_NAME, storage=self.storage, sampler=self.sampler)
         if base.metric_names is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                study.set_metric_names([o.name for o in OBJECTIVES])
+                study.set_metric_names([o.name for o in self.objectives])
         return study
 
     @property
@@ -138,9 +142,13 @@ class Study:
             if score is None or not math.isfinite(score.rd_loss):
                 self.study.tell(trial, state=TrialState.FAIL)
                 return
-            gmacs = self.complexity.gmacs(layout_of_params(self.space, trial.params))
-            for name, value in attributes(gmacs, score, self.targets).items():
+            costs = self.costs(layout_of_params(self.space, trial.params))
+            for name, value in attributes(costs, score, self.targets, self.cost.name).items():
                 trial.set_user_attr(name, value)
-            trial.set_constraint(CONSTRAINT_KEY, gmacs - max(self.targets))
-            self.study.tell(trial, objective_values(gmacs, score))
+            trial.set_constraint(constraint_key(self.cost.name), costs[self.cost.name] - max(self.targets))
+            self.study.tell(trial, objective_values(costs, score, self.objectives))
             self.recorded += 1
+
+    def costs(self, layout: Mapping[str, int]) -> dict[str, float]:
+        """The search's cost of ``layout`` and, when that is not GMACs, its GMACs too."""
+        return {self.cost.name: self.cost.of_layout(layout), "gmacs": self.complexity.of_layout(layout)}

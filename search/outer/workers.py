@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 from tqdm import tqdm
 
-from ..complexity import Complexity, Profile
+from ..complexity import Complexity, Cost, Profile
 from ..config import OuterConfig
 from ..space import load_space
 from .bands import Band, BandProjector
@@ -24,6 +24,7 @@ from .loop import run_loop
 from .results import best_postfix
 from .scorer import ScorerSpec
 from .study import Study
+from ..timing import LatencyModel, LatencyTable
 
 
 @dataclass
@@ -43,6 +44,8 @@ class WorkerSpec:
     threads: int
     scorer: ScorerSpec
     weights_sha256: str = ""
+    #: the decode-time table of an ``objective=latency`` search (empty: GMACs)
+    latency_json: str = ""
 
 
 def worker_main(spec: WorkerSpec) -> None:
@@ -50,9 +53,11 @@ def worker_main(spec: WorkerSpec) -> None:
     torch.set_num_threads(max(1, spec.threads))
     space = load_space(spec.space_path)
     complexity = Complexity(Profile.from_json(spec.profile_json), space)
-    projector = BandProjector(complexity, spec.bands, spec.tolerance) if spec.bands else None
-    study = Study(Path(spec.out), space, complexity, spec.targets, spec.seed, spec.sampler, projector,
-                  spec.storage, spec.weights_sha256)
+    cost: Cost = LatencyModel(LatencyTable.from_json(spec.latency_json), space) \
+        if spec.latency_json else complexity
+    projector = BandProjector(cost, spec.bands, spec.tolerance) if spec.bands else None
+    study = Study(Path(spec.out), space, cost, spec.targets, spec.seed, spec.sampler, projector,
+                  spec.storage, spec.weights_sha256, complexity)
     run_loop(study, spec.scorer.build(), spec.trials, None)
 
 
@@ -73,7 +78,8 @@ def worker_spec(study: Study, scorer, cfg: OuterConfig, seed: int,
                       list(study.targets), seed, cfg.sampler, cfg.storage,
                       list(projector.bands) if projector else [], projector.tolerance if projector else 0.0,
                       cfg.trials, max(1, torch.get_num_threads() // cfg.workers),
-                      ScorerSpec.of(scorer, study.space.path), study.weights_sha256)
+                      ScorerSpec.of(scorer, study.space.path), study.weights_sha256,
+                      study.cost.table.to_json() if study.cost is not study.complexity else "")
 
 
 def follow_workers(study: Study, specs: Sequence[WorkerSpec], bar: tqdm | None) -> float:

@@ -3,8 +3,9 @@
 A command parses its keys into a :class:`~search.config.Config`, loads the space it names, resolves the
 preset against the space's codec and checks the device (:func:`configure`; under ``torchrun`` a
 training command's process joins the process group there); :func:`build_job` then loads the complexity
-profile, checks the targets against what the space can reach, and fixes the run folder. Library
-functions receive the parts of the :class:`Job` they need.
+profile (and, under ``objective=latency``, the decode-time table), checks the targets against what the
+space can reach, and fixes the run folder. Library functions receive the parts of the :class:`Job` they
+need.
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from typing import Callable, Sequence
 import pandas as pd
 import torch
 
-from ..complexity import Complexity, Profile, load_or_measure
+from ..complexity import Complexity, Cost, Profile, load_or_measure
 from ..config import Command, Config, parse, parse_resolution, resolve, to_yaml
+from ..config.latency import OBJECTIVE_NAMES, objective_targets
 from ..data import Clips, Septuplets, training_frames
 from ..data.testset import TestSequence, open_test_set
 from ..errors import BadInput
@@ -27,6 +29,7 @@ from ..files import atomic_write
 from ..paths import PROFILE_DIR, RESULTS_DIR
 from ..space import LayoutFile, Space, load_space, open_layout
 from ..stage2 import check_stage2, check_targets
+from ..timing import LatencyModel, LatencySettings, load_or_measure_latency
 from ..training import Runtime, codes_images, parse_device, start_runtime
 from .intra import check_intra, obtain_intra
 
@@ -78,9 +81,42 @@ def load_complexity(cfg: Config, space: Space, device: torch.device | None = Non
                                       device=device), space)
 
 
+def latency_settings(cfg: Config, device: torch.device | str) -> LatencySettings:
+    """How decoders are timed: ``cfg.latency`` on its device (the job's ``device`` if unset)."""
+    lat = cfg.latency
+    try:
+        return LatencySettings(device=lat.device or str(device), runtime=lat.runtime,
+                               threads=lat.threads or None, precision=lat.precision,
+                               repeats=lat.repeats, layouts=lat.layouts, seed=cfg.seed)
+    except ValueError as err:
+        raise BadInput(f"latency settings: {err}") from None
+
+
+def load_latency(cfg: Config, space: Space, settings: LatencySettings) -> LatencyModel:
+    """The decode-time table at ``cfg.resolution`` (measured if missing or stale) as a cost."""
+    profile_dir = Path(cfg.profile.dir) if cfg.profile.dir else PROFILE_DIR
+    table = load_or_measure_latency(space, parse_resolution(cfg.resolution), settings, profile_dir,
+                                    force=cfg.profile.force)
+    return LatencyModel(table, space)
+
+
+def check_objective(cfg: Config) -> None:
+    """One objective, with its own targets only (``target_gmacs`` or ``target_ms``)."""
+    objective = cfg.supernet.objective
+    if objective not in OBJECTIVE_NAMES:
+        raise BadInput(f"objective={objective}: expected one of {', '.join(OBJECTIVE_NAMES)}")
+    other = "target_gmacs" if objective == "latency" else "target_ms"
+    if getattr(cfg.supernet, other):
+        raise BadInput(f"{other}= with objective={objective}: give the targets in "
+                       f"{objective_targets(cfg.supernet)[0]}= (or objective="
+                       f"{'gmacs' if objective == 'latency' else 'latency'})")
+
+
 @dataclass
 class Job:
-    """A configured job: the tree, the space, the closed form, the checked targets and the folder."""
+    """A configured job: the tree, the space, the closed form, the checked targets and the folder.
+    ``cost`` is what the targets are in: the closed form (``objective=gmacs``) or the decode-time
+    table (``objective=latency``); ``timing`` says how decoders are timed, if they are."""
 
     cfg: Config
     space: Space
@@ -89,7 +125,15 @@ class Job:
     interpolate: list[float]
     out: Path
     runtime: Runtime = field(default_factory=Runtime)
+    cost: Cost | None = None
+    timing: LatencySettings | None = None
+    #: decoders timed so far (layout items -> timing), each measured once per job
+    timings: dict = field(default_factory=dict, repr=False)
     _clips: Clips | Septuplets | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self.cost is None:
+            self.cost = self.complexity
 
     @property
     def profile(self) -> Profile:
@@ -163,16 +207,23 @@ def build_job(cfg: Config, space: Space, default_out: Callable[[list[float]], st
     training; ``default_out(targets)`` names the folder under ``results/<space>/`` when ``out=`` is
     not given (deterministic, so that the same command finds its folder again and resumes)."""
     runtime = runtime or Runtime()
-    complexity = load_complexity(cfg, space, runtime.device)
-    low, high = complexity.range_gmacs()
-    targets = check_targets([float(t) for t in cfg.supernet.target_gmacs], low, high)
-    interpolate = check_targets([float(t) for t in cfg.supernet.interpolate], low, high, "interpolate") \
-        if cfg.supernet.interpolate else []
-    check_stage2(cfg, space, interpolate)
+    check_objective(cfg)
+    check_stage2(cfg, space, cfg.supernet.interpolate)
     Protocol.of(cfg.eval)
     check_intra(cfg)
+    latency = cfg.supernet.objective == "latency"
+    measure = latency if cfg.latency.measure is None else cfg.latency.measure
+    timing = latency_settings(cfg, runtime.device) if measure or latency else None
+    complexity = load_complexity(cfg, space, runtime.device)
+    cost = load_latency(cfg, space, timing) if latency else complexity
+    low, high = cost.range()
+    key, values = objective_targets(cfg.supernet)
+    targets = check_targets(values, low, high, key, cost.unit)
+    interpolate = check_targets([float(t) for t in cfg.supernet.interpolate], low, high, "interpolate",
+                                cost.unit) if cfg.supernet.interpolate else []
     if codes_images(space.codec) and runtime.is_main:
         print(f"note: space {space.name!r} codes images: no I-frame codec, intra={cfg.intra.mode} is "
               f"ignored; each test image is coded by {space.codec_name} itself")
     out = Path(cfg.out) if cfg.out else RESULTS_DIR / space.name / default_out(targets)
-    return Job(cfg, space, complexity, targets, interpolate, out, runtime)
+    return Job(cfg, space, complexity, targets, interpolate, out, runtime, cost,
+               timing if measure else None)

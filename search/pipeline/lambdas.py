@@ -25,9 +25,10 @@ def join_points(job: Job, summaries: list[dict]) -> dict:
     for target in job.targets:
         chosen = points[points["layout"] == f"Chosen @{target:g}"].drop(columns="layout")
         uniform = points[points["layout"] == f"Uniform @{target:g}"].drop(columns="layout")
-        row: dict[str, Any] = {"target_gmacs": target, "per_lambda": [
-            {"lambda": s["lambda"], **{k: v for k, v in r.items() if k != "target_gmacs"}}
-            for s in summaries for r in s["targets"] if r["target_gmacs"] == target]}
+        key = f"target_{job.cost.name}"
+        row: dict[str, Any] = {key: target, "per_lambda": [
+            {"lambda": s["lambda"], **{k: v for k, v in r.items() if k != key}}
+            for s in summaries for r in s["targets"] if r[key] == target]}
         if not chosen.empty and not uniform.empty and chosen["lambda"].nunique() > 1:
             row.update(bd_versus_uniform(uniform, chosen, job.cfg.seed))
         trials = {r["chosen"]["trial"] for r in row["per_lambda"] if "chosen" in r}

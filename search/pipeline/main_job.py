@@ -1,4 +1,5 @@
-"""The main job: from a space and GMAC targets to chosen architectures you can train, and a verdict.
+"""The main job: from a space and targets (GMACs, or decode time with ``objective=latency``) to chosen
+architectures you can train, and a verdict.
 
 1. The job (:mod:`search.pipeline.job`): the space, its codec and the complexity profile; the targets
    checked against what the space can reach.
@@ -10,7 +11,7 @@
    best beats it on fresh decision batches, beyond the 95% interval of their paired difference
    (:func:`search.outer.choose`); reported RD figures come from the decision batches.
 4. The verdict (:mod:`search.pipeline.verdict`): each chosen architecture against uniform slimming at
-   the chosen GMACs, both fine-tuned alike from the shared weights and evaluated on the same held-out
+   the chosen cost, both fine-tuned alike from the shared weights and evaluated on the same held-out
    test sequences with coded I-frames; each difference with its bootstrap interval.
 5. The run folder: config, profile, summary, structure report, Pareto plots, trials.csv, study.db,
    ``rd_points.csv`` and each chosen architecture as a training config (``layouts/<target>.yaml``,
@@ -41,15 +42,18 @@ from ..reports.console import print_summary
 from ..stage2 import LevelResult
 from ..training import codec_at_layout, frames_per_sample, latest_checkpoint, read_stage
 from .job import Job
+from .timings import cost_figures, objective_record
 from .lambdas import join_points
 from .supernet_job import bpp_source, supernet_stages, video_figures
 from .verdict import Contender, Verdict, finetune_rate, grid_curve, judge, rd_rows, read_curve
 
 
-def default_out(preset: str, seed: int, lambdas: list[float] = ()):
-    """``<preset>-<targets>[-lambda<l>..]-seed<seed>``: the same command finds its folder again."""
+def default_out(preset: str, seed: int, lambdas: list[float] = (), objective: str = "gmacs"):
+    """``<preset>-<targets>[-lambda<l>..]-seed<seed>`` (targets in ms: ``<preset>-ms<targets>...``):
+    the same command finds its folder again."""
     lams = "".join(f"-lambda{v:g}" for v in lambdas)
-    return lambda targets: f"{preset}-{'-'.join(f'{t:g}' for t in targets)}{lams}-seed{seed}"
+    unit = "ms" if objective == "latency" else ""
+    return lambda targets: f"{preset}-{unit}{'-'.join(f'{t:g}' for t in targets)}{lams}-seed{seed}"
 
 
 def validation_scorer(job: Job, codec: Codec, part: str) -> LayoutScorer:
@@ -70,11 +74,12 @@ def search_layouts(job: Job, codec: Codec, levels: list[LevelResult]
     scorer = validation_scorer(job, codec, "rank")
     decider = validation_scorer(job, codec, "decide")
     trained = [r for r in levels if not r.interpolated]
-    bands = bands_of(job.targets, cfg.supernet.tolerance, {r.target: r.landing.gmacs for r in trained})
-    study = run_study(scorer, job.space, job.complexity, job.targets, job.out, cfg.outer, seed=cfg.seed,
+    bands = bands_of(job.targets, cfg.supernet.tolerance, {r.target: r.landing.value for r in trained})
+    study = run_study(scorer, job.space, job.cost, job.targets, job.out, cfg.outer, seed=cfg.seed,
                       supernet_layouts=[(r.name, r.layout) for r in levels], verbose=cfg.verbose,
                       bands=bands, defaults={r.target: r.layout for r in trained},
-                      weights_sha256=shared_weights_sha256(job), decide=decider)
+                      weights_sha256=shared_weights_sha256(job), decide=decider,
+                      complexity=job.complexity)
     atomic_write(job.out / "trials.csv", study.trials.to_csv(index=False))
     return scorer, decider, study
 
@@ -106,7 +111,8 @@ def original_figures(job: Job, scorer: LayoutScorer, codec: Codec) -> dict[str, 
     shared weights mostly at the sampled (slimmer) widths, so the stage-1 figures are what the
     original decoder itself achieves."""
     full = job.space.full_layout()
-    original = {"gmacs": job.complexity.range_gmacs()[1], "rd_loss": scorer(full).rd_loss}
+    original = {"gmacs": job.complexity.range_gmacs()[1], "rd_loss": scorer(full).rd_loss,
+                **cost_figures(job, full)}
     on_video = job.cfg.eval.max_gops != 0
     if on_video:
         original.update(video_figures(job, codec))
@@ -122,13 +128,14 @@ def export_chosen(job: Job, verdict: Verdict, codec: Codec) -> dict[str, Any]:
     """The chosen architecture as a training config, and its summary."""
     chosen, side, target = verdict.chosen, verdict.chosen_side, verdict.target
     exported = export_architecture(job.space, chosen.layout, codec, job.out, f"{target:g}",
-                                   job.profile.resolution, chosen.gmacs,
-                                   extra={"target_gmacs": target, "preset": job.cfg.preset,
+                                   job.profile.resolution, job.complexity.gmacs(chosen.layout),
+                                   extra={f"target_{job.cost.name}": target, "preset": job.cfg.preset,
                                           "lambda": job.cfg.training.lmbda, "rd_loss": chosen.rd_loss,
                                           "finetune_steps": int(job.cfg.outer.finetune_steps or 0),
                                           "finetune_lr": finetune_rate(job)},
                                    model=side.model)
-    return {"gmacs": chosen.gmacs, "distance": (chosen.gmacs - target) / target,
+    return {job.cost.name: chosen.cost, "distance": (chosen.cost - target) / target,
+            **cost_figures(job, chosen.layout, target),
             "rd_loss": chosen.rd_loss, "rd_noise": chosen.noise, "measured_on": chosen.measured_on,
             "rank_rd_loss": chosen.rank_rd_loss, "rd_loss_finetuned": side.tuned_rd_loss,
             "trial": chosen.number, "source": chosen.source, "note": chosen.note,
@@ -146,7 +153,7 @@ def target_rows(job: Job, verdicts: list[Verdict], codec: Codec) -> list[dict]:
     rows = []
     for target in job.targets:
         verdict = next((v for v in verdicts if v.target == target), None)
-        row: dict[str, Any] = {"target_gmacs": target}
+        row: dict[str, Any] = {f"target_{job.cost.name}": target}
         if verdict is not None:
             row["chosen"] = export_chosen(job, verdict, codec)
             row.update(verdict.summary())
@@ -158,7 +165,8 @@ def write_report(job: Job, original: dict, rows: list[dict], verdicts: list[Verd
     source = bpp_source(job)
     steps = int(job.cfg.outer.finetune_steps or 0)
     columns = [Column("Original", job.space.full_layout(), decoder_cells(original, source))]
-    for verdict, row in ((v, r) for v in verdicts for r in rows if r["target_gmacs"] == v.target):
+    key = f"target_{job.cost.name}"
+    for verdict, row in ((v, r) for v in verdicts for r in rows if r[key] == v.target):
         versus = {"chosen_vs_uniform": row.get("chosen_vs_uniform", {})}
         columns.append(Column(f"Chosen @{verdict.target:g}", verdict.chosen.layout,
                               decoder_cells({**row["chosen"], **versus}, source)))
@@ -174,31 +182,34 @@ def write_report(job: Job, original: dict, rows: list[dict], verdicts: list[Verd
 def write_plots(job: Job, study: StudyResult, verdicts: list[Verdict],
                 curve: list[tuple[str, float, float]]) -> None:
     # the plot shows the ranking batches' figures throughout: the trials', the chosen layouts' and the grid's
-    chosen = {t: (study.chosen[t].gmacs, study.chosen[t].rank_rd_loss) if study.chosen.get(t) else None
+    chosen = {t: (study.chosen[t].cost, study.chosen[t].rank_rd_loss) if study.chosen.get(t) else None
               for t in job.targets}
-    grid = [Point(name, gmacs, loss) for name, gmacs, loss in curve]
-    readings = [Point(f"grid at {v.chosen.gmacs:.3g}", v.chosen.gmacs, read_curve(curve, v.chosen.gmacs))
+    grid = [Point(name, cost, loss) for name, cost, loss in curve]
+    readings = [Point(f"grid at {v.chosen.cost:.3g}", v.chosen.cost, read_curve(curve, v.chosen.cost))
                 for v in verdicts]
     plot_pareto(study.trials, job.targets, chosen, grid, job.out / "pareto.png", job.out / "pareto.svg",
                 title=f"{job.space.name}: outer search", resolution=format_resolution(job.profile.resolution),
-                readings=readings)
+                readings=readings, x=job.cost.name, unit=job.cost.unit)
 
 
 def summary_of(job: Job, original: dict, rows: list[dict], levels: list[LevelResult],
                study: StudyResult) -> dict:
     low, high = job.complexity.range_gmacs()
-    return {"space": job.space.name, "codec": job.space.codec_name, "lambda": job.cfg.training.lmbda,
-            "resolution": format_resolution(job.profile.resolution), "range_gmacs": [low, high],
-            "targets": rows, "original": original,
-            "supernet_levels": [{"name": r.name, "target_gmacs": r.target, "argmax_gmacs": r.argmax_gmacs,
-                                 "landed_gmacs": r.landing.gmacs, "reachable": r.landing.reachable}
-                                for r in levels],
-            "trials": int(len(study.trials)), "weights_sha256": shared_weights_sha256(job),
-            "finetune_steps": int(job.cfg.outer.finetune_steps or 0), "finetune_lr": finetune_rate(job),
-            "test_data": job.cfg.eval.data, "test_data_is": held_out_label(job), "bpp_source": bpp_source(job),
-            "validation": validation_record(job),
-            "intervals": "chosen_vs_uniform: chosen minus uniform on the test frames, mean over units with a "
-                         "paired percentile-bootstrap 95% interval and its verdict word"}
+    key = job.cost.name
+    summary = {"space": job.space.name, "codec": job.space.codec_name, "lambda": job.cfg.training.lmbda,
+               "resolution": format_resolution(job.profile.resolution), "range_gmacs": [low, high],
+               **objective_record(job), "targets": rows, "original": original,
+               "supernet_levels": [{"name": r.name, f"target_{key}": r.target, f"argmax_{key}": r.argmax_value,
+                                    f"landed_{key}": r.landing.value, "reachable": r.landing.reachable,
+                                    **cost_figures(job, r.layout, r.target)}
+                                   for r in levels],
+               "trials": int(len(study.trials)), "weights_sha256": shared_weights_sha256(job),
+               "finetune_steps": int(job.cfg.outer.finetune_steps or 0), "finetune_lr": finetune_rate(job),
+               "test_data": job.cfg.eval.data, "test_data_is": held_out_label(job),
+               "bpp_source": bpp_source(job), "validation": validation_record(job),
+               "intervals": "chosen_vs_uniform: chosen minus uniform on the test frames, mean over units "
+                            "with a paired percentile-bootstrap 95% interval and its verdict word"}
+    return summary
 
 
 def measured(job: Job, verdicts: list[Verdict]) -> str:
@@ -219,7 +230,7 @@ def level_sides(job: Job, codec: Codec, levels: list[LevelResult], scorer: Layou
     RD curves of a run with several lambdas."""
     sides = []
     for name, layout in [("Original", job.space.full_layout())] + [(r.name, r.layout) for r in levels]:
-        side = Contender(name, layout, job.complexity.gmacs(layout), scorer(layout).rd_loss)
+        side = Contender(name, layout, job.cost.of_layout(layout), scorer(layout).rd_loss)
         side.frames = job.evaluate(load_sliced(job.space.codec(layout), codec))
         sides.append(side)
     return sides

@@ -19,6 +19,7 @@ from ..stage2 import LevelResult, Stage2Net, train_stage2
 from ..training import read_stage, set_aside, stage1_checkpoint
 from .intra import intra_label
 from .job import Job
+from .timings import time_levels
 
 
 #: what stage 2 leaves in its folder, and what the outer search and the verdict build on its weights
@@ -38,7 +39,7 @@ def supernet_stages(job: Job, folder: Path) -> Stage2Net:
     weights = cfg.checkpoint or stage1_checkpoint(job.space, job.clips, cfg.training, cfg.stage1,
                                                   folder / "stage1", seed=cfg.seed, meta=meta,
                                                   runtime=job.runtime, extend=cfg.extend == "stage1")
-    return train_stage2(job.space, job.complexity, weights, job.targets, job.clips, cfg, folder,
+    return train_stage2(job.space, job.cost, weights, job.targets, job.clips, cfg, folder,
                         seed=cfg.seed, meta=meta, runtime=job.runtime, extend=cfg.extend == "stage2")
 
 
@@ -107,11 +108,12 @@ def bpp_source(job: Job) -> str:
     return f"P-frames {p_frames}, I-frames {intra_label(job.cfg)} bitstream"
 
 
-def level_summary(level: LevelResult) -> dict:
-    return {"name": level.name, "target_gmacs": level.target, "interpolated": level.interpolated,
-            "vector": level.vector, "argmax_gmacs": level.argmax_gmacs,
-            "argmax_distance": (level.argmax_gmacs - level.target) / level.target,
-            "landed_gmacs": level.landing.gmacs, "landed_distance": level.landing.distance,
+def level_summary(level: LevelResult, key: str = "gmacs") -> dict:
+    """A level's figures; ``key`` names its cost (``gmacs``, or ``ms`` under ``objective=latency``)."""
+    return {"name": level.name, f"target_{key}": level.target, "interpolated": level.interpolated,
+            "vector": level.vector, f"argmax_{key}": level.argmax_value,
+            "argmax_distance": (level.argmax_value - level.target) / level.target,
+            f"landed_{key}": level.landing.value, "landed_distance": level.landing.distance,
             "reachable": level.landing.reachable, "note": level.landing.note, **level.metrics}
 
 
@@ -120,7 +122,7 @@ def write_levels(job: Job, levels: list[LevelResult], original: Mapping[str, flo
     space, out = job.space, job.out
     for level in levels:
         stem = level.name.lower().replace(" ", "_")
-        layout_file(space, level.layout, job.profile.resolution, level.landing.gmacs,
+        layout_file(space, level.layout, job.profile.resolution, job.complexity.gmacs(level.layout),
                     name=level.name).save(out / "layouts" / f"{stem}.yaml")
     source = bpp_source(job)
     columns = [Column("Original", space.full_layout(), quality_cells(original, source))]
@@ -129,7 +131,8 @@ def write_levels(job: Job, levels: list[LevelResult], original: Mapping[str, flo
     table = structure_table(space, job.complexity, columns)
     for fmt, render in RENDERERS.items():
         atomic_write(out / f"report.{fmt}", render(table))
-    summary = {"levels": [level_summary(level) for level in levels], "original": dict(original)}
+    summary = {"levels": [level_summary(level, job.cost.name) for level in levels],
+               "original": dict(original)}
     atomic_write(out / "summary.json", json.dumps(summary, indent=1) + "\n")
 
 
@@ -142,8 +145,9 @@ def export_level_weights(job: Job, net: Stage2Net, levels: list[LevelResult]) ->
             continue
         stem = level.name.lower().replace(" ", "_")
         export_architecture(job.space, level.layout, weights[0], job.out, stem, job.profile.resolution,
-                            level.landing.gmacs, {"selector": job.cfg.supernet.selector,
-                                                  "target_gmacs": level.target}, keep=weights[1])
+                            job.complexity.gmacs(level.layout),
+                            {"selector": job.cfg.supernet.selector,
+                             f"target_{job.cost.name}": level.target}, keep=weights[1])
 
 
 def run_supernet_job(job: Job) -> list[LevelResult]:
@@ -154,7 +158,8 @@ def run_supernet_job(job: Job) -> list[LevelResult]:
         return []
     levels = net.levels(job.cfg.supernet.tolerance, job.interpolate)
     original = evaluate_levels(job, net, levels)
+    original.update(time_levels(job, levels))
     write_levels(job, levels, original)
     export_level_weights(job, net, levels)
-    print_levels(levels, job.out)
+    print_levels(levels, job.out, job.cost.unit)
     return levels

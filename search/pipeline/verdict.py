@@ -1,4 +1,7 @@
-"""The verdict of one target: the chosen architecture against uniform slimming at the chosen GMACs.
+"""The verdict of one target: the chosen architecture against uniform slimming at the chosen cost.
+
+The cost is the search's: closed-form GMACs, or under ``objective=latency`` the decode time the
+measured table predicts (every side is then also timed: :mod:`search.pipeline.timings`).
 
 Both start from the supernet's shared weights (sliced to their widths), both are fine-tuned for the same
 ``finetune_steps`` on the same batches at the same learning rate (the uniform widths are off the option
@@ -11,7 +14,7 @@ architectures. Each side's validation RD loss (the decision batches) is given be
 tuning, so a reader sees whether it converged. A single width factor moves the GMACs in steps of the
 layers' divisors; where the largest one that fits lies more than 1% below the chosen decoder's GMACs,
 the next wider uniform layout is fine-tuned and evaluated alike and the uniform side is read between the
-two, linearly in GMACs, frame by frame: the comparison is at the chosen decoder's GMACs.
+two, linearly in the cost, frame by frame: the comparison is at the chosen decoder's cost.
 
 Every chosen-vs-uniform difference (PSNR, bpp and the RD loss ``bpp + lambda * MSE`` the outer loop
 ranks by, on the test sequences) carries a bootstrap 95% interval over sequences, paired, or over GOPs
@@ -34,8 +37,9 @@ from ..nn.layers import load_sliced
 from ..outer import Chosen, LayoutScorer, UniformBaseline, uniform_at
 from ..training import read_stage, set_aside, train_stage1
 from .job import Job
+from .timings import cost_figures
 
-#: how far below the chosen decoder's GMACs one width factor may stop before the uniform side is read
+#: how far below the chosen decoder's cost one width factor may stop before the uniform side is read
 #: between it and the next wider uniform layout
 EQUAL_GMACS = 0.01
 #: per-frame columns a uniform side read between two layouts interpolates
@@ -47,17 +51,19 @@ INTERPOLATED = ("psnr", "ms_ssim", "bpp", "bpp_i", "bpp_motion", "bpp_residual",
 class Contender:
     """One side of a verdict: its layout, its validation RD loss with the shared weights
     (``rd_loss``, the decision batches) and after fine-tuning (``tuned_rd_loss``), and its figures
-    on the test sequences (``frames``: per frame); ``model``: the fine-tuned codec that was measured."""
+    on the test sequences (``frames``: per frame); ``model``: the fine-tuned codec that was measured.
+    ``cost`` is in the search's cost; ``costs``: GMACs and decode times beside it, where timed."""
 
     label: str
     layout: dict[str, int]
-    gmacs: float
+    cost: float
     rd_loss: float
     figures: dict[str, float] = field(default_factory=dict)
     frames: pd.DataFrame | None = None
     tuned_rd_loss: float = float("nan")
     model: Codec | None = field(default=None, repr=False)
     note: str = ""
+    costs: dict[str, float] = field(default_factory=dict)
 
 
 def finetune_folder(job: Job, folder: str) -> None:
@@ -95,7 +101,8 @@ def contender(job: Job, codec: Codec, scorer: LayoutScorer, label: str, layout: 
               folder: str) -> Contender:
     """Scored with the shared weights, fine-tuned, scored again, then evaluated on the test sequences
     (unless ``eval_gops=0``)."""
-    side = Contender(label, layout, job.complexity.gmacs(layout), scorer(layout).rd_loss)
+    side = Contender(label, layout, job.cost.of_layout(layout), scorer(layout).rd_loss,
+                     costs=cost_figures(job, layout))
     side.model = finetuned(job, codec, layout, folder)
     side.tuned_rd_loss = scorer.score_model(side.model).rd_loss
     if job.cfg.eval.max_gops != 0:
@@ -104,20 +111,21 @@ def contender(job: Job, codec: Codec, scorer: LayoutScorer, label: str, layout: 
     return side
 
 
-def between(low: Contender, high: Contender, gmacs: float, label: str) -> Contender:
-    """The uniform curve read at ``gmacs`` between two evaluated sides (linear in GMACs): RD losses,
-    and each test frame's figures."""
-    w = (gmacs - low.gmacs) / (high.gmacs - low.gmacs)
+def between(low: Contender, high: Contender, cost: float, label: str, unit: str = "GMACs") -> Contender:
+    """The uniform curve read at ``cost`` between two evaluated sides (linear in the cost): RD losses,
+    each test frame's figures, and the GMACs and times beside the cost."""
+    w = (cost - low.cost) / (high.cost - low.cost)
     mix = lambda a, b: (1 - w) * a + w * b  # noqa: E731
-    side = Contender(label, low.layout, gmacs, mix(low.rd_loss, high.rd_loss),
-                     tuned_rd_loss=mix(low.tuned_rd_loss, high.tuned_rd_loss))
+    side = Contender(label, low.layout, cost, mix(low.rd_loss, high.rd_loss),
+                     tuned_rd_loss=mix(low.tuned_rd_loss, high.tuned_rd_loss),
+                     costs={k: mix(v, high.costs[k]) for k, v in low.costs.items() if k in high.costs})
     if low.frames is not None and high.frames is not None:
         frames = low.frames.copy()
         for column in (c for c in INTERPOLATED if c in frames.columns):
             frames[column] = mix(low.frames[column].to_numpy(), high.frames[column].to_numpy())
         side.frames, side.figures = frames, mean_figures(frames)
-    side.note = (f"read at the chosen decoder's {gmacs:.3f} GMACs between {low.gmacs:.3f} and "
-                 f"{high.gmacs:.3f} GMACs (linear in GMACs, frame by frame; both fine-tuned alike)")
+    side.note = (f"read at the chosen decoder's {cost:.3f} {unit} between {low.cost:.3f} and "
+                 f"{high.cost:.3f} {unit} (linear in {unit}, frame by frame; both fine-tuned alike)")
     return side
 
 
@@ -125,30 +133,30 @@ def uniform_side(job: Job, codec: Codec, scorer: LayoutScorer, chosen: Chosen
                  ) -> tuple[UniformBaseline | None, Contender | None, Contender | None]:
     """(baseline, the side compared, the wider layout's side if the curve was read between two)."""
     target = chosen.target
-    uniform = uniform_at(job.space, job.complexity, chosen.gmacs)
+    uniform = uniform_at(job.space, job.cost, chosen.cost)
     if uniform is None:
         return None, None, None
     side = contender(job, codec, scorer, f"Uniform @{target:g}", uniform.layout,
                      f"uniform-{target:g}-x{uniform.factor:.4f}")
-    if uniform.wider is None or uniform.gmacs >= chosen.gmacs * (1 - EQUAL_GMACS):
+    if uniform.wider is None or uniform.cost >= chosen.cost * (1 - EQUAL_GMACS):
         return uniform, side, None
     wider = contender(job, codec, scorer, f"Uniform @{target:g} (wider)", uniform.wider,
-                      f"uniform-{target:g}-wider-{job.complexity.gmacs(uniform.wider):.3f}")
-    return uniform, between(side, wider, chosen.gmacs, f"Uniform @{target:g}"), wider
+                      f"uniform-{target:g}-wider-{job.cost.of_layout(uniform.wider):.3f}")
+    return uniform, between(side, wider, chosen.cost, f"Uniform @{target:g}", job.cost.unit), wider
 
 
 def grid_curve(job: Job, scorer: LayoutScorer) -> list[tuple[str, float, float]]:
-    """(name, GMACs, validation RD loss) of every uniform layout of the option grid (shared weights)."""
+    """(name, cost, validation RD loss) of every uniform layout of the option grid (shared weights)."""
     count = max(job.space.group_sizes, default=1)
-    return sorted(((f"uniform {i + 1}/{count}", job.complexity.gmacs(job.space.uniform_layout(i)),
+    return sorted(((f"uniform {i + 1}/{count}", job.cost.of_layout(job.space.uniform_layout(i)),
                     scorer(job.space.uniform_layout(i)).rd_loss) for i in range(count)),
                   key=lambda point: point[1])
 
 
-def read_curve(curve: list[tuple[str, float, float]], gmacs: float) -> float:
-    """The grid curve's RD loss at ``gmacs`` (linear between its points; NaN outside them)."""
+def read_curve(curve: list[tuple[str, float, float]], cost: float) -> float:
+    """The grid curve's RD loss at ``cost`` (linear between its points; NaN outside them)."""
     xs, ys = [p[1] for p in curve], [p[2] for p in curve]
-    return float(np.interp(gmacs, xs, ys, left=np.nan, right=np.nan)) if xs else float("nan")
+    return float(np.interp(cost, xs, ys, left=np.nan, right=np.nan)) if xs else float("nan")
 
 
 # ------------------------------------------------------------------------- differences with intervals
@@ -198,20 +206,23 @@ class Verdict:
     grid_reading: float
     wider_side: Contender | None = None
     versus: dict[str, Any] = field(default_factory=dict)
+    cost_name: str = "gmacs"
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"uniform_grid_rd_loss_at_chosen": self.grid_reading}
+        key = self.cost_name
         if self.uniform is not None and self.uniform_side is not None:
             side = self.uniform_side
             out["uniform"] = {"name": self.uniform.name, "width": self.uniform.factor,
                               "on_grid": self.uniform.on_grid, "note": self.uniform.note,
-                              "gmacs": side.gmacs, "distance": (side.gmacs - self.target) / self.target,
-                              "rd_loss": side.rd_loss, "rd_loss_finetuned": side.tuned_rd_loss,
-                              "read_between": side.note, **side.figures}
+                              key: side.cost, "distance": (side.cost - self.target) / self.target,
+                              **side.costs, "rd_loss": side.rd_loss,
+                              "rd_loss_finetuned": side.tuned_rd_loss, "read_between": side.note,
+                              **side.figures}
             if self.wider_side is not None:
                 wider = self.wider_side
-                out["uniform"]["below"] = {"gmacs": self.uniform.gmacs, "width": self.uniform.factor}
-                out["uniform"]["wider"] = {"gmacs": wider.gmacs, "rd_loss": wider.rd_loss,
+                out["uniform"]["below"] = {key: self.uniform.cost, "width": self.uniform.factor}
+                out["uniform"]["wider"] = {key: wider.cost, **wider.costs, "rd_loss": wider.rd_loss,
                                            "rd_loss_finetuned": wider.tuned_rd_loss, **wider.figures}
         if self.versus:
             out["chosen_vs_uniform"] = self.versus
@@ -226,8 +237,8 @@ def judge(job: Job, codec: Codec, scorer: LayoutScorer, chosen: Chosen,
     chosen_side = contender(job, codec, scorer, f"Chosen @{target:g}", chosen.layout,
                             f"chosen-{target:g}-trial{chosen.number}")
     uniform, uniform_view, wider = uniform_side(job, codec, scorer, chosen)
-    verdict = Verdict(target, chosen, chosen_side, uniform, uniform_view, read_curve(curve, chosen.gmacs),
-                      wider)
+    verdict = Verdict(target, chosen, chosen_side, uniform, uniform_view, read_curve(curve, chosen.cost),
+                      wider, cost_name=job.cost.name)
     if uniform_view is not None and chosen_side.frames is not None and uniform_view.frames is not None:
         verdict.versus = differences(chosen_side.frames, uniform_view.frames, job.cfg.training.lmbda,
                                      job.cfg.eval.gop_size, job.cfg.seed)

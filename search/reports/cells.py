@@ -5,18 +5,28 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
-from .console import interval_text
+from .console import interval_text, target_of
 
 #: the report's rows of the chosen-vs-uniform differences (summary key, label, digits)
 VERSUS_ROWS = (("psnr_db", "chosen - uniform, PSNR (dB)", 3), ("bpp", "chosen - uniform, bpp", 4),
                ("rd_loss", "chosen - uniform, RD loss (test)", 3))
 
 
+#: decode-time rows, where a job timed its decoders (summary key, label)
+TIME_ROWS = (("predicted_ms", "decode time, predicted (ms)"), ("measured_ms", "decode time, measured (ms)"))
+
+
+def time_cells(metrics: Mapping[str, float]) -> dict[str, str]:
+    """The predicted and measured decode time of a decoder, where there are any."""
+    return {label: f"{metrics[key]:.1f}" for key, label in TIME_ROWS if key in metrics}
+
+
 def quality_cells(metrics: Mapping[str, float], source: str) -> dict[str, str]:
-    """PSNR and bpp (the supernet job's levels); none when the levels were not evaluated."""
-    if not metrics:
-        return {}
-    return {"PSNR (dB)": f"{metrics['psnr']:.3f}", f"bpp ({source})": f"{metrics['bpp']:.4f}"}
+    """PSNR and bpp (the supernet job's levels), and decode times where timed; none when the levels
+    were neither evaluated nor timed."""
+    cells = {"PSNR (dB)": f"{metrics['psnr']:.3f}", f"bpp ({source})": f"{metrics['bpp']:.4f}"} \
+        if "psnr" in metrics else {}
+    return {**cells, **time_cells(metrics)}
 
 
 def decoder_cells(metrics: dict, source: str, suffix: str = "") -> dict[str, str]:
@@ -27,6 +37,7 @@ def decoder_cells(metrics: dict, source: str, suffix: str = "") -> dict[str, str
         cells["RD loss noise (standard error)"] = f"{metrics['rd_noise']:.4f}"
     if math.isfinite(metrics.get("rd_loss_finetuned", float("nan"))):
         cells["RD loss (validation, after fine-tuning)"] = f"{metrics['rd_loss_finetuned']:.4f}"
+    cells.update(time_cells(metrics))
     if "width" in metrics:
         cells["uniform width factor"] = f"{metrics['width']:.3f}" + ("" if metrics["on_grid"] else " (off grid)")
     for key, label, digits in (("psnr", "PSNR (dB)", 3), ("ms_ssim", "MS-SSIM", 4), ("bpp", f"bpp ({source})", 4)):
@@ -47,14 +58,14 @@ def verdict_notes(rows: list[dict], steps: int, rate: float, test_data: str, tes
     notes = [f"Chosen and Uniform columns: PSNR, MS-SSIM and bpp after {steps} fine-tuning "
              f"steps (Adam, lr {rate:g}) from the shared weights, on the test {'images' if images else 'sequences'} "
              f"({test_data}: {test_data_is}); Uniform is one width factor for every searchable layer "
-             f"at the chosen decoder's GMACs (read between two uniform layouts where one factor "
+             f"at the chosen decoder's cost (read between two uniform layouts where one factor "
              f"stops more than 1% below). Validation RD losses: the decision batches, which "
              f"did not rank the trials. 'chosen - uniform' rows: mean over test units with a "
              f"paired bootstrap 95% interval and its verdict."]
     for row in rows:
         if "chosen" in row:
-            notes.append(f"@{row['target_gmacs']:g}: {row['chosen']['note']}.")
+            notes.append(f"@{target_of(row):g}: {row['chosen']['note']}.")
         for key in ("note", "read_between"):
             if row.get("uniform", {}).get(key):
-                notes.append(f"@{row['target_gmacs']:g}, uniform: {row['uniform'][key]}.")
+                notes.append(f"@{target_of(row):g}, uniform: {row['uniform'][key]}.")
     return notes

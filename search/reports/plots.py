@@ -68,8 +68,10 @@ def plot_pareto(trials: pd.DataFrame, targets: Sequence[float],
                 chosen: Mapping[float, tuple[float, float] | None] | Sequence[Point],
                 uniform: Sequence[Point] | Sequence[tuple[str, float, float]],
                 out_png: Path | str, out_svg: Path | str, *, x: str = "gmacs", y: str = "rd_loss",
-                title: str = "", resolution: str = "", readings: Sequence[Point] = ()) -> tuple[Path, Path]:
-    """Draw the search's trials by decoder GMACs (x) and RD loss (y) into a PNG and an SVG.
+                title: str = "", resolution: str = "", readings: Sequence[Point] = (),
+                unit: str = "GMACs") -> tuple[Path, Path]:
+    """Draw the search's trials by decoder GMACs (x; under ``objective=latency`` the predicted decode
+    time, column ``x="ms"``, ``unit="ms"``) and RD loss (y) into a PNG and an SVG.
 
     * every trial with finite ``x`` and ``y`` columns of ``trials`` (failed trials are skipped);
     * shaded: GMACs above the largest target, where a trial is infeasible for every target
@@ -98,13 +100,14 @@ def plot_pareto(trials: pd.DataFrame, targets: Sequence[float],
     ax = fig.add_subplot(1, 1, 1)
     readings = [p for p in _as_points(readings)]
     x_hi, outside = _limits(ax, data, [p for p, _ in chosen_pts] + uniform_pts + readings, targets)
-    _draw_trials(ax, data, targets, x_hi)
-    _draw_uniform(ax, uniform_pts, readings)
+    _draw_trials(ax, data, targets, x_hi, unit)
+    _draw_uniform(ax, uniform_pts, readings, unit)
     if outside:
         ax.plot([], [], ls="none", label=f"{outside} trial(s) outside the axes (outliers)")
-    _draw_targets(ax, targets, target_color, chosen_pts)
+    _draw_targets(ax, targets, target_color, chosen_pts, unit)
     where = f" at {resolution}" if resolution else ""
-    ax.set_xlabel(f"decoder complexity (GMACs per frame{where})")
+    ax.set_xlabel(f"decoder complexity (GMACs per frame{where})" if unit == "GMACs" else
+                  f"predicted decode time ({unit} per frame{where})")
     ax.set_ylabel("RD loss  R + λ·D  (bits per pixel + λ·MSE)")
     ax.set_title(title or "Outer search: trials, Pareto front and chosen architectures")
     ax.grid(True, color="0.9", lw=0.6, zorder=0)
@@ -159,12 +162,13 @@ def _limits(ax, data: np.ndarray, marked: Sequence[Point], targets: Sequence[flo
     return x_hi + pad, len(data) - len(kept)
 
 
-def _draw_trials(ax, data: np.ndarray, targets: Sequence[float], x_hi: float) -> None:
+def _draw_trials(ax, data: np.ndarray, targets: Sequence[float], x_hi: float, unit: str = "GMACs"
+                 ) -> None:
     """The infeasible band, every trial, and the Pareto front as a staircase."""
     limit = targets[0] if targets else np.inf
     if targets:
         ax.axvspan(limit, x_hi, color="0.85", zorder=0,
-                   label=f"infeasible for every target (> {limit:g} GMACs)")
+                   label=f"infeasible for every target (> {limit:g} {unit})")
     feasible = data[:, 0] <= limit
     ax.scatter(data[feasible, 0], data[feasible, 1], s=14, color="tab:blue", alpha=0.6,
                linewidths=0, zorder=2, label=f"trials ({int(feasible.sum())} within the largest target)")
@@ -179,13 +183,14 @@ def _draw_trials(ax, data: np.ndarray, targets: Sequence[float], x_hi: float) ->
                    linewidths=1.0, zorder=4)
 
 
-def _draw_uniform(ax, points: Sequence[Point], readings: Sequence[Point] = ()) -> None:
+def _draw_uniform(ax, points: Sequence[Point], readings: Sequence[Point] = (), unit: str = "GMACs"
+                  ) -> None:
     for p in readings:
         if np.isfinite(p.rd_loss):
             ax.scatter([p.gmacs], [p.rd_loss], marker="x", s=60, color="tab:green", zorder=5)
     if readings:
         ax.plot([], [], ls="none", marker="x", color="tab:green",
-                label="uniform grid curve read at the chosen GMACs")
+                label=f"uniform grid curve read at the chosen {unit}")
     if not points:
         return
     ordered = sorted(points, key=lambda p: p.gmacs)
@@ -199,7 +204,7 @@ def _draw_uniform(ax, points: Sequence[Point], readings: Sequence[Point] = ()) -
 
 
 def _draw_targets(ax, targets: Sequence[float], target_color: Mapping[float, str],
-                  chosen: Sequence[tuple[Point, str]]) -> None:
+                  chosen: Sequence[tuple[Point, str]], unit: str = "GMACs") -> None:
     for t in targets:
         color = target_color[t]
         ax.axvline(t, color=color, ls="--", lw=1.1, zorder=1)
@@ -209,4 +214,4 @@ def _draw_targets(ax, targets: Sequence[float], target_color: Mapping[float, str
     for k, (p, color) in enumerate(chosen):
         ax.scatter([p.gmacs], [p.rd_loss], marker=MARKERS[k % len(MARKERS)], s=170, color=color,
                    edgecolors="black", linewidths=0.8, zorder=6,
-                   label=f"{p.label}: {p.gmacs:.3g} GMACs, RD {p.rd_loss:.4g}")
+                   label=f"{p.label}: {p.gmacs:.3g} {unit}, RD {p.rd_loss:.4g}")

@@ -1,19 +1,20 @@
-"""Landing a learned layout exactly on its GMAC target: an exact integer program over the option grid.
+"""Landing a learned layout exactly on its target: an exact integer program over the option grid.
 
 The mode-selection module's penalty brings a level *near* its target. Landing picks, among the layouts
-whose closed-form GMACs lie in ``[(1 - tolerance) * target, target]``, the one with the highest total
-score (the sum over choices of the chosen option's log-probability). Where the grid cannot come that
-close, it says so and lands on the highest achievable GMACs at or below the target.
+whose cost (closed-form GMACs, or predicted decode time under ``objective=latency``) lies in
+``[(1 - tolerance) * target, target]``, the one with the highest total score (the sum over choices of
+the chosen option's log-probability). Where the grid cannot come that close, it says so and lands on
+the highest achievable cost at or below the target.
 
-The GMACs of a layout are a quadratic form in one-hot option indicators ``x`` (see
-:class:`search.complexity.Complexity`): ``x^T P x``. Products of indicators of two different choices
+The cost of a layout is a quadratic form in one-hot option indicators ``x`` (see
+:class:`search.complexity.Cost`): ``x^T P x``. Products of indicators of two different choices
 are linearised (``y <= x_a``, ``y <= x_b``, ``y >= x_a + x_b - 1``), products within one choice are the
 indicator itself, so the problem is a mixed-integer linear program, solved exactly by HiGHS
-(``scipy.optimize.milp``, zero gap); the result is re-checked with the exact closed form.
+(``scipy.optimize.milp``, zero gap); the result is re-checked with the cost itself.
 
 A small grid (at most :data:`ENUMERATE_LIMIT` layouts: SlimCAE's 125, SlimVC's 625) is enumerated
-instead, with the same answer by definition: on such grids, whose few tied choices move the GMACs in
-large steps, the solver's search for the nearest achievable GMACs when the band is empty can run for
+instead, with the same answer by definition: on such grids, whose few tied choices move the cost in
+large steps, the solver's search for the nearest achievable cost when the band is empty can run for
 minutes, while scoring every layout with the closed form takes milliseconds.
 """
 from __future__ import annotations
@@ -26,9 +27,7 @@ from typing import Sequence
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from ..complexity import Complexity
-
-SCALE = 1e9  # the program works in GMACs: MACs would give HiGHS coefficients up to 1e12
+from ..complexity import Cost
 #: grids of at most this many layouts are enumerated rather than solved
 ENUMERATE_LIMIT = 100_000
 
@@ -36,25 +35,26 @@ ENUMERATE_LIMIT = 100_000
 @dataclass
 class Landing:
     choice: list[int]
-    gmacs: float
+    value: float  # the landed layout's cost, in the cost's unit (GMACs or ms)
     target: float
     score: float
     reachable: bool  # the grid reaches within the tolerance of the target
     note: str = ""
+    unit: str = "GMACs"
 
     @property
     def distance(self) -> float:
         """Relative distance to the target (negative: below)."""
-        return (self.gmacs - self.target) / self.target
+        return (self.value - self.target) / self.target
 
 
 class _Program:
     """Variables: indicators x (one per option of each group), then pair products y."""
 
-    def __init__(self, complexity: Complexity):
-        p = complexity.choice_q / SCALE
-        self.sizes = complexity.space.group_sizes
-        self.offsets = complexity.offsets
+    def __init__(self, cost: Cost):
+        p = cost.unit_q
+        self.sizes = cost.space.group_sizes
+        self.offsets = cost.offsets
         n = sum(self.sizes)
         self.n = n
         linear = 2 * p[:n, -1].copy()
@@ -72,7 +72,7 @@ class _Program:
                         if coefficient:
                             pairs.append((i, j, coefficient))
         self.pairs = pairs
-        self.gmacs_row = np.concatenate([linear, [c for _, _, c in pairs]])
+        self.cost_row = np.concatenate([linear, [c for _, _, c in pairs]])
         rows, lower, upper = [], [], []
         for g, size in enumerate(self.sizes):  # one option per choice
             row = np.zeros(self.width)
@@ -94,8 +94,8 @@ class _Program:
         return self.n + len(self.pairs)
 
     def solve(self, objective: np.ndarray, low: float, high: float) -> list[int] | None:
-        """Minimise ``objective . vars`` with ``low <= GMACs <= high``; the chosen option per group."""
-        budget = LinearConstraint(self.gmacs_row[None, :], low - self.const, high - self.const)
+        """Minimise ``objective . vars`` with ``low <= cost <= high``; the chosen option per group."""
+        budget = LinearConstraint(self.cost_row[None, :], low - self.const, high - self.const)
         integrality = np.concatenate([np.ones(self.n), np.zeros(len(self.pairs))])
         result = milp(objective, constraints=[self.structure, budget], integrality=integrality,
                       bounds=Bounds(0, 1), options={"mip_rel_gap": 0.0, "time_limit": 300.0})
@@ -107,48 +107,49 @@ class _Program:
         return [int(np.argmax(x[self.offsets[g]:self.offsets[g] + s])) for g, s in enumerate(self.sizes)]
 
 
-def _unreachable_note(tolerance: float, target: float, gmacs: float) -> str:
-    return (f"the option grid cannot come within {100 * tolerance:g}% of {target:g} GMACs; nearest "
-            f"achievable at or below: {gmacs:.3f}")
+def _unreachable_note(tolerance: float, target: float, value: float, unit: str) -> str:
+    return (f"the option grid cannot come within {100 * tolerance:g}% of {target:g} {unit}; nearest "
+            f"achievable at or below: {value:.3f}")
 
 
-def enumerate_landing(complexity: Complexity, scores: Sequence[np.ndarray], target: float,
+def enumerate_landing(cost: Cost, scores: Sequence[np.ndarray], target: float,
                       tolerance: float = 0.005) -> Landing:
     """:func:`land` by scoring every layout of the grid: the best-scoring one within the band, else
-    the highest GMACs at or below the target (the best-scoring among equals)."""
-    sizes = complexity.space.group_sizes
+    the highest cost at or below the target (the best-scoring among equals)."""
+    sizes = cost.space.group_sizes
     choices = np.array(list(itertools.product(*(range(n) for n in sizes))), dtype=np.int64)
     choices = choices.reshape(len(choices), len(sizes))
-    gmacs = complexity.gmacs_of_choices(choices)
+    values = cost.of_choices(choices)
     total = np.zeros(len(choices))
     for g, s in enumerate(scores):
         total += np.asarray(s, dtype=float)[choices[:, g]]
-    below = gmacs <= target
+    below = values <= target
     if not below.any():
-        raise ValueError(f"no layout of the space is at or below {target:g} GMACs")
-    band = below & (gmacs >= (1 - tolerance) * target)
+        raise ValueError(f"no layout of the space is at or below {target:g} {cost.unit}")
+    band = below & (values >= (1 - tolerance) * target)
     reachable = bool(band.any())
     if reachable:
         candidates = np.flatnonzero(band)
     else:
-        candidates = np.flatnonzero(below & (gmacs == gmacs[below].max()))
+        candidates = np.flatnonzero(below & (values == values[below].max()))
     best = int(candidates[np.argmax(total[candidates])])
     choice = [int(c) for c in choices[best]]
-    note = "" if reachable else _unreachable_note(tolerance, target, float(gmacs[best]))
-    return Landing(choice, float(gmacs[best]), target, float(total[best]), reachable, note)
+    note = "" if reachable else _unreachable_note(tolerance, target, float(values[best]), cost.unit)
+    return Landing(choice, float(values[best]), target, float(total[best]), reachable, note, cost.unit)
 
 
-def land(complexity: Complexity, scores: Sequence[np.ndarray], target: float,
+def land(cost: Cost, scores: Sequence[np.ndarray], target: float,
          tolerance: float = 0.005) -> Landing:
-    """The best-scoring layout within ``[(1 - tolerance) * target, target]`` GMACs (see module doc)."""
-    if math.prod(complexity.space.group_sizes) <= ENUMERATE_LIMIT:
-        return enumerate_landing(complexity, scores, target, tolerance)
-    program = _Program(complexity)
+    """The best-scoring layout within ``[(1 - tolerance) * target, target]`` of the cost (see module
+    doc)."""
+    if math.prod(cost.space.group_sizes) <= ENUMERATE_LIMIT:
+        return enumerate_landing(cost, scores, target, tolerance)
+    program = _Program(cost)
     score_vector = np.concatenate([np.asarray(s, dtype=float) for s in scores])
     objective = np.concatenate([-score_vector, np.zeros(len(program.pairs))])
 
     def exact(choice):
-        return float(complexity.gmacs_of_choices(np.array([choice]))[0])
+        return float(cost.of_choices(np.array([choice]))[0])
 
     def solve_below(obj, low, high):
         # HiGHS works to a small feasibility tolerance: re-check exactly and tighten if it overshot.
@@ -164,12 +165,14 @@ def land(complexity: Complexity, scores: Sequence[np.ndarray], target: float,
     reachable = choice is not None
     if not reachable:
         # The grid has no layout within the tolerance: bisect the lower bound of the window to find
-        # the highest achievable GMACs at or below the target (maximising GMACs directly is a much
+        # the highest achievable cost at or below the target (maximising the cost directly is a much
         # harder program for the solver than these feasibility questions).
-        low, high = complexity.range_gmacs()[0], floor
+        low, high = cost.range()[0], floor
         if low > target:
-            raise ValueError(f"no layout of the space is at or below {target:g} GMACs")
+            raise ValueError(f"no layout of the space is at or below {target:g} {cost.unit}")
         choice = solve_below(objective, -np.inf, target)
+        if choice is None:
+            raise ValueError(f"no layout of the space is at or below {target:g} {cost.unit}")
         low = exact(choice)
         while high - low > 1e-6 * target:
             middle = (low + high) / 2
@@ -179,5 +182,5 @@ def land(complexity: Complexity, scores: Sequence[np.ndarray], target: float,
             else:
                 choice, low = found, exact(found)
     score = float(sum(s[c] for s, c in zip(scores, choice)))
-    note = "" if reachable else _unreachable_note(tolerance, target, exact(choice))
-    return Landing(choice, exact(choice), target, score, reachable, note)
+    note = "" if reachable else _unreachable_note(tolerance, target, exact(choice), cost.unit)
+    return Landing(choice, exact(choice), target, score, reachable, note, cost.unit)

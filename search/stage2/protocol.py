@@ -38,7 +38,7 @@ class Stage2Net(Protocol):
         """Every module on ``device``."""
 
 
-#: ``train(space, complexity, stage1_weights, targets, clips, cfg, out, seed=, meta=, runtime=,
+#: ``train(space, cost, stage1_weights, targets, clips, cfg, out, seed=, meta=, runtime=,
 #: extend=)``: stage 2 from the stage-1 weights in ``out`` (resumed, or loaded once finished)
 Train = Callable[..., Stage2Net]
 

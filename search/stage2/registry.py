@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..complexity import Complexity
+from ..complexity import Cost
 from ..config import Config
 from ..data import Clips
 from ..errors import BadInput
@@ -43,8 +43,8 @@ def check_stage2(cfg: Config, space: Space, interpolate: Sequence[float] = ()) -
     return chosen
 
 
-def train_stage2(space: Space, complexity: Complexity, stage1_weights: str, targets: list[float],
+def train_stage2(space: Space, cost: Cost, stage1_weights: str, targets: list[float],
                  clips: Clips | Any, cfg: Config, out: Path, **kwargs: Any) -> Stage2Net:
     """Stage 2 by the configured selector (see :data:`search.stage2.protocol.Train`)."""
-    return selector_named(cfg.supernet.selector).train(space, complexity, stage1_weights, targets, clips,
+    return selector_named(cfg.supernet.selector).train(space, cost, stage1_weights, targets, clips,
                                                        cfg, out, **kwargs)

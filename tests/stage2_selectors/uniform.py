@@ -29,7 +29,7 @@ class UniformNet:
 
     def levels(self, tolerance: float, interpolate=()) -> list[LevelResult]:
         return [LevelResult(f"Level {i + 1}", t, [float(j == i) for j in range(len(self.targets))],
-                            landing.gmacs, landing, self.space.layout_of(landing.choice))
+                            landing.value, landing, self.space.layout_of(landing.choice))
                 for i, (t, landing) in enumerate(zip(self.targets, self.landings))]
 
     def level_codec(self, level: LevelResult | None) -> Codec:

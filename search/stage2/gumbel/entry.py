@@ -6,8 +6,9 @@ from typing import Any, Mapping
 
 import torch
 
-from ...complexity import Complexity
+from ...complexity import Cost
 from ...config import Config, embedding_dims
+from ...config.latency import objective_targets
 from ...data import Clips, TrainPairs
 from ...space import Space
 from ...training import Runtime, codec_with_weights, frames_per_sample
@@ -18,7 +19,7 @@ from .net import Supernet, tau_schedule
 from .step import Stage2Step
 
 
-def train_gumbel(space: Space, complexity: Complexity, stage1_weights: str, targets: list[float],
+def train_gumbel(space: Space, cost: Cost, stage1_weights: str, targets: list[float],
                  clips: Clips | Any, cfg: Config, out: Path, *, seed: int,
                  meta: Mapping[str, Any] | None = None, runtime: Runtime | None = None,
                  extend: bool = False) -> Supernet:
@@ -30,7 +31,7 @@ def train_gumbel(space: Space, complexity: Complexity, stage1_weights: str, targ
     training, gumbel = cfg.training, cfg.gumbel
     torch.manual_seed(seed)
     codec = codec_with_weights(space, space.full_layout(), stage1_weights)
-    net = Supernet(space, complexity, codec, targets, gumbel.hidden,
+    net = Supernet(space, cost, codec, targets, gumbel.hidden,
                    ComplexityEmbedding(targets, gumbel.embedding, gumbel.embedding_dims)).to(runtime.device)
     runtime.seed_process(seed)
     samples = TrainPairs(clips, training.crop, frames_per_sample(codec, 2),
@@ -48,7 +49,7 @@ def train_gumbel(space: Space, complexity: Complexity, stage1_weights: str, targ
 def check_gumbel(cfg: Config) -> None:
     """The temperature schedule and the level embedding's dimensions for the configured targets."""
     tau_schedule(cfg.gumbel)
-    embedding_dims(cfg.gumbel.embedding, cfg.gumbel.embedding_dims, len(cfg.supernet.target_gmacs))
+    embedding_dims(cfg.gumbel.embedding, cfg.gumbel.embedding_dims, len(objective_targets(cfg.supernet)[1]))
 
 
 SELECTOR = Selector("gumbel", "cgSlimDecoder's mode selection (Gumbel-softmax under the complexity "

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ...codec import Codec
-from ...complexity import Complexity
+from ...complexity import Cost
 from ...config.schema import GumbelConfig
 from ...nn.layers import load_sliced
 from ...space import Space
@@ -34,39 +34,40 @@ class Supernet:
     ``embedding`` gives the complexity vectors of the levels and of targets between them (one-hot over
     the levels by default; :mod:`search.stage2.gumbel.embedding`)."""
 
-    def __init__(self, space: Space, complexity: Complexity, codec: Codec, targets: list[float],
+    def __init__(self, space: Space, cost: Cost, codec: Codec, targets: list[float],
                  hidden: int = 64, embedding: ComplexityEmbedding | None = None):
-        self.space, self.complexity, self.codec, self.targets = space, complexity, codec, targets
+        self.space, self.cost, self.codec, self.targets = space, cost, codec, targets
         self.embedding = embedding or ComplexityEmbedding(targets)
         if self.embedding.targets != [float(t) for t in targets]:
             raise ValueError("the embedding was built for other targets")
         self.mode_selection = ModeSelection(self.embedding.dims, space.group_sizes, hidden)
-        self.sampled_gmacs = SampledComplexity(complexity)
+        self.sampled_cost = SampledComplexity(cost)
 
     def vector(self, level: int) -> torch.Tensor:
         return self.embedding.level(level)
 
     def to(self, device: torch.device | str) -> "Supernet":
         """Codec, mode selection and the closed form's matrix on ``device``."""
-        for module in (self.codec, self.mode_selection, self.sampled_gmacs):
+        for module in (self.codec, self.mode_selection, self.sampled_cost):
             if module is not None:
                 module.to(device)
         return self
 
-    def penalty(self, gmacs: torch.Tensor, target: float, beta: float, beta_below: float
+    def penalty(self, cost: torch.Tensor, target: float, beta: float, beta_below: float
                 ) -> torch.Tensor:
-        """``alpha_i * C_i`` with ``alpha_i = beta (C_i - C_i^tar)^2``, alpha constant (Eq. 2-3)."""
-        value = float(gmacs.detach())
+        """``alpha_i * C_i`` with ``alpha_i = beta (C_i - C_i^tar)^2``, alpha constant (Eq. 2-3); ``C``
+        in the cost's unit (GMACs or ms), so beta's scale is that unit's."""
+        value = float(cost.detach())
         b = beta if value > target else beta_below
         alpha = b * (value - target) ** 2
-        return alpha * gmacs
+        return alpha * cost
 
     @torch.compiler.disable  # eager: a tiny MLP, a CPU generator, and tau changes every step
     def sample_and_mask(self, level: int, tau: float, generator: torch.Generator
                         ) -> tuple[list[torch.Tensor], torch.Tensor]:
         samples = sample(self.mode_selection, self.vector(level), tau, generator)
         self.codec.set_choices(choices_for_codec(self.space, samples))
-        return samples, self.sampled_gmacs(samples)
+        return samples, self.sampled_cost(samples)
 
     def layout_of(self, vector: torch.Tensor) -> tuple[list[int], dict[str, int]]:
         choice = self.mode_selection.argmax(vector)
@@ -75,9 +76,9 @@ class Supernet:
     def level_result(self, name: str, target: float, vector: torch.Tensor, tolerance: float,
                      interpolated: bool = False) -> LevelResult:
         choice, _ = self.layout_of(vector)
-        argmax_gmacs = float(self.complexity.gmacs_of_choices(np.array([choice]))[0])
-        landing = land(self.complexity, self.mode_selection.scores(vector), target, tolerance)
-        return LevelResult(name, target, vector.tolist(), argmax_gmacs, landing,
+        argmax_value = float(self.cost.of_choices(np.array([choice]))[0])
+        landing = land(self.cost, self.mode_selection.scores(vector), target, tolerance)
+        return LevelResult(name, target, vector.tolist(), argmax_value, landing,
                            self.space.layout_of(landing.choice), interpolated)
 
     def level_codec(self, level: LevelResult | None) -> Codec:

@@ -5,10 +5,10 @@ The module maps a complexity vector (one-hot over the N levels, or ELF-VC's leve
 logits over the width options of every choice (tied layers share one choice). Widths are sampled with
 Gumbel-softmax and the straight-through trick (:mod:`search.stage2.gumbel.sampling`).
 
-The sampled layout's GMACs ``C_i`` (Eq. 2-3 of the supplementary) are the closed form written over the
-one-hot choice vectors ``a``: ``C = [a, 1]^T P [a, 1]`` (:class:`search.complexity.Complexity`). With the
-straight-through ``a`` the forward value is exactly the sampled layout's GMACs, and gradients flow
-through the relaxation.
+The sampled layout's complexity ``C_i`` (Eq. 2-3 of the supplementary: GMACs, or the predicted decode
+time under ``objective=latency``) is the cost's quadratic form over the one-hot choice vectors ``a``:
+``C = [a, 1]^T P [a, 1]`` (:class:`search.complexity.Cost`). With the straight-through ``a`` the
+forward value is exactly the sampled layout's cost, and gradients flow through the relaxation.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ...complexity import Complexity
+from ...complexity import Cost
 from ...errors import BadInput
 from ...space import Space
 from .sampling import gumbel_softmax_st
@@ -67,11 +67,12 @@ class ModeSelection(nn.Module):
 
 
 class SampledComplexity(nn.Module):
-    """GMACs of one-hot (or relaxed) choice vectors through the closed form, in float64."""
+    """The cost (GMACs, or ms) of one-hot (or relaxed) choice vectors through its quadratic form, in
+    float64."""
 
-    def __init__(self, complexity: Complexity):
+    def __init__(self, cost: Cost):
         super().__init__()
-        self.register_buffer("p", torch.as_tensor(complexity.choice_q / 1e9, dtype=torch.float64),
+        self.register_buffer("p", torch.as_tensor(cost.unit_q, dtype=torch.float64),
                              persistent=False)
 
     def forward(self, choices: Sequence[torch.Tensor]) -> torch.Tensor:

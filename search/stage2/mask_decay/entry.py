@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ...codec import Codec
-from ...complexity import Complexity
+from ...complexity import Cost
 from ...config import Config
 from ...data import Clips, TrainPairs
 from ...errors import BadInput
@@ -58,26 +58,26 @@ def check_space(cfg: Config, space: Space, interpolate: Sequence[float] = ()) ->
                        "target, with nothing to interpolate; give every target in target_gmacs")
 
 
-def uniform_factor(space: Space, complexity: Complexity, target: float) -> float:
+def uniform_factor(space: Space, cost: Cost, target: float) -> float:
     """The width factor ``f`` whose uniform slimming (:meth:`Space.scaled_layout`) lands at ``target``
-    GMACs (bisection; GMACs grow with ``f``)."""
+    (bisection; GMACs grow with ``f``, and so, closely, does decode time)."""
     low, high = 0.0, 1.0
     for _ in range(40):
         middle = (low + high) / 2
-        if complexity.gmacs(space.scaled_layout(middle)) <= target:
+        if cost.of_layout(space.scaled_layout(middle)) <= target:
             low = middle
         else:
             high = middle
     return low
 
 
-def target_landing(space: Space, complexity: Complexity, target: float, tolerance: float) -> Landing:
+def target_landing(space: Space, cost: Cost, target: float, tolerance: float) -> Landing:
     """The exact landing on ``target`` whose options are closest to uniform slimming at that target
     (score ``-|option / full - f|``): mask decay has no mode selection to score options with."""
-    f = uniform_factor(space, complexity, target)
+    f = uniform_factor(space, cost, target)
     scores = [np.array([-abs(o / space.layers[g[0]].full - f) for o in space.layers[g[0]].options])
               for g in space.groups]
-    return land(complexity, scores, target, tolerance)
+    return land(cost, scores, target, tolerance)
 
 
 def frozen(codec: Codec) -> Codec:
@@ -86,7 +86,7 @@ def frozen(codec: Codec) -> Codec:
     return codec.eval()
 
 
-def train_mask_decay(space: Space, complexity: Complexity, stage1_weights: str, targets: list[float],
+def train_mask_decay(space: Space, cost: Cost, stage1_weights: str, targets: list[float],
                      clips: Clips | Any, cfg: Config, out: Path, *, seed: int,
                      meta: Mapping[str, Any] | None = None, runtime: Runtime | None = None,
                      extend: bool = False) -> MaskDecayNet:
@@ -98,7 +98,7 @@ def train_mask_decay(space: Space, complexity: Complexity, stage1_weights: str, 
     check_space(cfg, space)
     training, stage2 = cfg.training, cfg.supernet
     torch.manual_seed(seed)
-    landings = [target_landing(space, complexity, t, stage2.tolerance) for t in targets]
+    landings = [target_landing(space, cost, t, stage2.tolerance) for t in targets]
     widths = [[space.layout_of(lnd.choice)[g[0]] for g in space.groups] for lnd in landings]
     teacher = frozen(codec_with_weights(space, space.full_layout(), stage1_weights))
     student = codec_with_weights(space, space.full_layout(), stage1_weights)
@@ -121,7 +121,7 @@ def train_mask_decay(space: Space, complexity: Complexity, stage1_weights: str, 
         step.hooks.remove()
     if not bool(masks.pruned):  # the decay took every step (mask_decay_fraction=1) or time ran out
         step.decay.prune()
-    return MaskDecayNet(space, complexity, student, teacher, masks, targets, landings).to("cpu")
+    return MaskDecayNet(space, cost, student, teacher, masks, targets, landings).to("cpu")
 
 
 SELECTOR = Selector("mask_decay", "EVC's mask decay from the stage-1 teacher to each level's landed "

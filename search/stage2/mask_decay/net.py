@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import torch
 
 from ...codec import Codec
-from ...complexity import Complexity
+from ...complexity import Cost
 from ...errors import BadInput
 from ...nn.layers import load_sliced
 from ...space import Space
@@ -21,9 +21,9 @@ class MaskDecayNet:
     """What mask decay leaves: the student, its masks and the levels landed on their targets; each
     level's merged, pruned codec."""
 
-    def __init__(self, space: Space, complexity: Complexity, student: Codec, teacher: Codec,
+    def __init__(self, space: Space, cost: Cost, student: Codec, teacher: Codec,
                  masks: ChannelMasks, targets: list[float], landings: list[Landing]):
-        self.space, self.complexity, self.codec, self.teacher = space, complexity, student, teacher
+        self.space, self.cost, self.codec, self.teacher = space, cost, student, teacher
         self.masks, self.targets, self.landings = masks, targets, landings
 
     def levels(self, tolerance: float = 0.005, interpolate: Sequence[float] = ()) -> list[LevelResult]:
@@ -31,7 +31,7 @@ class MaskDecayNet:
         if interpolate:
             raise BadInput("interpolate= with selector=mask_decay: give every target in target_gmacs")
         return [LevelResult(f"Level {i + 1}", t, [float(j == i) for j in range(len(self.targets))],
-                            landing.gmacs, landing, self.space.layout_of(landing.choice))
+                            landing.value, landing, self.space.layout_of(landing.choice))
                 for i, (t, landing) in enumerate(zip(self.targets, self.landings))]
 
     def level_index(self, layout: Mapping[str, int]) -> int:

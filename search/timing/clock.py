@@ -169,7 +169,7 @@ def time_in_context(run: DecoderRun) -> LayoutTiming:
     runs = [clock.run_ms() for _ in range(settings.repeats)]
     wholes = [w for w, _ in runs] if not run.cuda else [run.timed_ms() for _ in range(settings.repeats)]
     paths = sorted({p for _, own in runs for p in own})
-    modules = {p: statistics.median(own.get(p, 0.0) for _, own in runs) for p in paths}
+    modules = {p: statistics.median([own.get(p, 0.0) for _, own in runs]) for p in paths}
     return LayoutTiming(DecoderTiming.of(wholes), modules)
 
 

@@ -2,7 +2,7 @@
 profile's :func:`search.complexity.load_or_measure`.
 
 The design layouts are every uniform layout (``space.uniform_layout(i)`` for each option index) and
-``layouts // 2`` seeded random ones; each is timed in context (:mod:`.clock`), giving each module's
+``layouts // 2`` seeded random ones, picked from a random pool for the module cells they reach; each is timed in context (:mod:`.clock`), giving each module's
 cells and one whole-decoder time that the calibration is fitted on. ``layouts`` further seeded
 random layouts, disjoint from the design set where the space has enough layouts, are timed whole
 to measure the error of the prediction, with and without the calibration.
@@ -30,18 +30,34 @@ from ..files import atomic_write
 from ..paths import PROFILE_DIR
 from ..space import Space
 from .clock import DecoderRun, DecoderTiming, LayoutTiming, time_in_context
-from .fit import calibrate, module_cells, relative_errors, sum_ms
+from .fit import calibrate, module_cells, module_widths, relative_errors, sum_ms
 from .settings import LatencySettings, torch_threads
-from .table import LatencyTable, LayoutRecord, latency_path
+from .table import LatencyTable, LayoutRecord, ModuleCells, latency_path, width_value
 
 
 def design_choices(space: Space, settings: LatencySettings) -> list[tuple[list[int], str]]:
-    """The uniform layouts, then ``max(2, layouts // 2)`` seeded random ones (no layout twice)."""
+    """The uniform layouts, then ``max(2, layouts // 2)`` seeded random ones (no layout twice), each
+    the one of a seeded random pool that reaches the most module cells not yet reached: the fewer
+    cells the fit must fill, the better the table."""
     sizes = space.group_sizes
     chosen = [([min(i, n - 1) for n in sizes], "uniform") for i in range(max(sizes))]
+    count = max(2, settings.layouts // 2)
     rng = np.random.default_rng([settings.seed, 0])
-    extra = _distinct(space, rng, max(2, settings.layouts // 2), [c for c, _ in chosen])
-    return chosen + [(c, "random") for c in extra]
+    pool = _distinct(space, rng, 20 * count, [c for c, _ in chosen])
+    widths = module_widths(space)
+    covered = set().union(*(_cells_of(space, widths, c) for c, _ in chosen))
+    for _ in range(count):
+        gains = [len(_cells_of(space, widths, c) - covered) for c in pool]
+        best = pool.pop(int(np.argmax(gains)))
+        covered |= _cells_of(space, widths, best)
+        chosen.append((best, "random"))
+    return chosen
+
+
+def _cells_of(space: Space, widths: Sequence[ModuleCells], choice: list[int]) -> set[tuple]:
+    """The (module, a, b) cells a layout reaches."""
+    layout = space.layout_of(choice)
+    return {(m.path, width_value(m.a, layout), width_value(m.b, layout)) for m in widths}
 
 
 def heldout_choices(space: Space, settings: LatencySettings, taken: Sequence[list[int]]) -> list[list[int]]:
@@ -98,8 +114,10 @@ def _whole(run: DecoderRun) -> DecoderTiming:
     return DecoderTiming.of([run.timed_ms() for _ in range(run.settings.repeats)])
 
 
-def _records(space: Space, choices, kinds, timings, modules, alpha: float, beta: float
+def _records(space: Space, choices: Sequence[list[int]], kinds: Sequence[str],
+             timings: Sequence[LayoutTiming], modules: Sequence[ModuleCells], alpha: float, beta: float
              ) -> list[LayoutRecord]:
+    """Each timed layout with its per-module sum and calibrated prediction."""
     records = []
     for choice, kind, timing in zip(choices, kinds, timings):
         total = sum_ms(modules, space.layout_of(choice))
@@ -133,8 +151,10 @@ def measure_latency(space: Space, resolution: tuple[int, int], settings: Latency
                   held_records, alpha, beta)
 
 
-def _table(space, resolution, settings, machine, seconds, modules, design, held, alpha, beta
-           ) -> LatencyTable:
+def _table(space: Space, resolution: tuple[int, int], settings: LatencySettings, machine: dict,
+           seconds: float, modules: list[ModuleCells], design: list[LayoutRecord],
+           held: list[LayoutRecord], alpha: float, beta: float) -> LatencyTable:
+    """The table, with the held-out errors and the measured full and smallest decoders."""
     measured = [r.measured_ms for r in held]
     plain = relative_errors([r.sum_ms for r in held], measured)
     calibrated = relative_errors([r.predicted_ms for r in held], measured)

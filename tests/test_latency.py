@@ -72,7 +72,7 @@ def test_the_quadratic_form_is_the_direct_per_module_sum(fvc_table):
     assert model.unit_q.shape == (n, n) and np.allclose(model.unit_q, model.unit_q.T)
     profile = load_or_measure(space, (1920, 1080), write=False)
     np.testing.assert_array_equal(model.offsets, Complexity(profile, space).offsets)
-    assert model.offsets.dtype == np.int64 and (model.unit, model.name) == ("ms", "latency")
+    assert model.offsets.dtype == np.int64 and (model.unit, model.name) == ("ms", "ms")
     for choice in space.random_choices(20, np.random.default_rng(5)):
         x = _one_hot(model, choice)
         direct = _direct_ms(table, space, space.layout_of(choice))

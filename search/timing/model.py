@@ -30,7 +30,7 @@ class LatencyModel:
     :meth:`range`."""
 
     unit = "ms"
-    name = "latency"
+    name = "ms"  # keys a search's figures: target_ms, landed_ms, the trials' ms column
 
     def __init__(self, table: LatencyTable, space: Space):
         if table.space != space.name:

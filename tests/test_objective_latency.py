@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 import torch
@@ -77,6 +78,7 @@ def test_landing_on_a_time_target(costs):
     (["objective=latency", "target_gmacs=[300]"], "target_gmacs= with objective=latency"),
     (["target_gmacs=[300]", "target_ms=[50]"], "target_ms= with objective=gmacs"),
     (["objective=latency", "target_ms=[50]", "latency_threads=-1"], "threads"),
+    (["target_gmacs=[300]", "pareto_gmacs=true"], "needs objective=latency"),
     (["objective=latency", "target_ms=[50]", "latency_precision=fp8"], "precision"),
 ])
 def test_objective_keys_fail_first_in_one_line(args, words, tmp_path, capsys):
@@ -110,7 +112,7 @@ def latency_run(costs, tmp_path_factory, tiny_test_set):
                  f"target_ms=[{targets[0]},{targets[1]}]", "latency_threads=1", "latency_repeats=1",
                  "latency_layouts=3", "stage1_steps=2", "steps=3", "stage1_time_limit=0", "time_limit=0",
                  "trials=5", "batch=1", "crop=64", "eval_gop_size=2", "val_count=3", "threads=1",
-                 "seed=0", "intra=pristine", "finetune_steps=1", "tolerance=0.05",
+                 "seed=0", "intra=pristine", "finetune_steps=1", "tolerance=0.05", "pareto_gmacs=true",
                  f"test_data={tiny_test_set}", f"out={out}"]) == 0
     return out, targets
 
@@ -139,6 +141,9 @@ def test_every_decoder_has_its_gmacs_and_its_time(latency_run):
             assert {"ms", "gmacs", "measured_ms"} <= set(row["uniform"])
     trials = pd.read_csv(out / "trials.csv")
     assert {"ms", "gmacs"} <= set(trials.columns) and (trials["gmacs"] > 0).all()
+    study = optuna.load_study(study_name="outer", storage=f"sqlite:///{out / 'study.db'}")
+    assert study.metric_names == ["ms", "rd_loss", "gmacs"]  # pareto_gmacs=true: three objectives
+    assert all(t.values[2] == pytest.approx(t.user_attrs["gmacs"]) for t in study.best_trials)
     report = (out / "report.md").read_text()
     assert "decode time, measured (ms)" in report and "decode time, predicted (ms)" in report
     layout = next(Path(out / "layouts").glob("*.yaml")).read_text()

@@ -21,7 +21,7 @@ LATENCY_KEYS = ("objective=supernet.objective", "target_ms=supernet.target_ms",
                 "latency_device=latency.device", "latency_runtime=latency.runtime",
                 "latency_threads=latency.threads", "latency_precision=latency.precision",
                 "latency_repeats=latency.repeats", "latency_layouts=latency.layouts",
-                "measure_time=latency.measure")
+                "measure_time=latency.measure", "pareto_gmacs=latency.pareto_gmacs")
 
 #: the I-frame codec's keys (``search.train``, ``search.eval``, ``search.supernet``, ``search.run``)
 INTRA_KEYS = ("intra=intra.mode", "intra_quality=intra.quality", "intra_checkpoint=intra.checkpoint",

@@ -23,6 +23,8 @@ class LatencyConfig:
     repeats: int = option(5, "timed runs of each decoder and table cell (the median is kept, after "
                              "warm-up runs)")
     layouts: int = option(20, "random layouts whose whole decoders check the table's prediction")
+    pareto_gmacs: bool = option(False, "objective=latency: GMACs as a third objective of the outer "
+                                       "study (a Pareto front over time, RD loss and GMACs)")
     measure: Optional[bool] = option(None, "time every reported decoder (chosen, uniform, original) "
                                            "and report it beside its GMACs; unset: with "
                                            "objective=latency only (timing a 1080p decoder on a CPU "

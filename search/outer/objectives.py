@@ -38,9 +38,10 @@ COSTS = {"gmacs": Objective("gmacs", "GMACs", measured_by="closed form of the fv
          "ms": Objective("ms", "ms", measured_by="decode time predicted by the measured per-layer table")}
 
 
-def objectives_of(cost_name: str = "gmacs") -> tuple[Objective, ...]:
-    """The study's objectives, in order: the cost named ``cost_name``, then the RD loss."""
-    return COSTS[cost_name], RD_LOSS
+def objectives_of(cost_name: str = "gmacs", extra: Sequence[str] = ()) -> tuple[Objective, ...]:
+    """The study's objectives, in order: the cost named ``cost_name``, the RD loss, then the costs
+    named in ``extra`` (``objective=latency pareto_gmacs=true``: GMACs, a third objective)."""
+    return (COSTS[cost_name], RD_LOSS, *(COSTS[name] for name in extra if name != cost_name))
 
 
 #: the GMAC search's objectives (the default)

@@ -77,7 +77,7 @@ def trials_frame(study, space: Space, targets: Sequence[float], cost_name: str =
     rows = []
     extra = [] if cost_name == "gmacs" else ["gmacs"]
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        value, loss = t.values
+        value, loss = t.values[:2]  # a third objective (GMACs beside time) is a column already
         row = {"number": t.number, cost_name: value,
                **{k: t.user_attrs.get(k, float("nan")) for k in extra}, "rd_loss": loss,
                "rd_noise": t.user_attrs.get("rd_noise", float("nan")),

@@ -70,7 +70,8 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, cost: 
               verbose: bool = False, bands: Sequence[Band] = (),
               defaults: Mapping[float, Mapping[str, int]] | None = None,
               weights_sha256: str = "", decide: Callable[[Mapping[str, int]], Score] | None = None,
-              complexity: Complexity | None = None) -> StudyResult:
+              complexity: Complexity | None = None, extra_objectives: Sequence[str] = ()
+              ) -> StudyResult:
     """Run (or resume) the outer search in ``out``: ``cfg.trials`` finished trials in all.
 
     ``scorer`` maps a layout to a :class:`Score` (a :class:`LayoutScorer`; ``backend="ray"`` needs
@@ -84,7 +85,8 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, cost: 
     ``cfg.cpus`` CPUs for a local instance (one CPU and torch thread per trial), or
     ``cfg.ray_address``, an existing cluster (its nodes need this project importable).
     ``cost`` is what the targets and the bands are in and the study's first objective (GMACs, or the
-    decode-time table's ms); ``complexity``, the GMACs recorded beside another cost.
+    decode-time table's ms); ``complexity``, the GMACs recorded beside another cost;
+    ``extra_objectives``, further costs the study minimises after the RD loss (``("gmacs",)``).
     """
     check_outer(cfg)
     targets = _check_targets(targets)
@@ -97,7 +99,7 @@ def run_study(scorer: Callable[[Mapping[str, int]], Score], space: Space, cost: 
     optuna.logging.set_verbosity(optuna.logging.INFO if verbose else optuna.logging.WARNING)
     projector = BandProjector(cost, bands, _tolerance(bands)) if bands and cfg.bands else None
     study = Study(out, space, cost, targets, seed, cfg.sampler, projector, cfg.storage,
-                  weights_sha256, complexity)
+                  weights_sha256, complexity, extra_objectives)
     study.check_weights()
     study.enqueue(first_layouts(space, supernet_layouts))
     bar = tqdm(total=cfg.trials, initial=min(len(study.complete()), cfg.trials), unit="trial",

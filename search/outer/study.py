@@ -36,12 +36,14 @@ class Study:
 
     def __init__(self, out: Path, space: Space, cost: Cost, targets: list[float],
                  seed: int, sampler: str, projector: BandProjector | None = None, storage: str = "",
-                 weights_sha256: str = "", complexity: Complexity | None = None):
+                 weights_sha256: str = "", complexity: Complexity | None = None,
+                 extra_objectives: Sequence[str] = ()):
         """``cost``: what the targets are in and the first objective; ``complexity``: the GMACs,
-        recorded with every trial beside a cost of another kind."""
+        recorded with every trial beside a cost of another kind; ``extra_objectives``: further costs
+        the study minimises after the RD loss (``("gmacs",)``: a front over time, RD loss and GMACs)."""
         self.out, self.space, self.cost, self.targets = out, space, cost, targets
         self.complexity = complexity if complexity is not None else cost
-        self.objectives = objectives_of(cost.name)
+        self.objectives = objectives_of(cost.name, extra_objectives)
         self.projector = projector
         #: the hash of the weights that score this process's trials, recorded with each of them
         self.weights_sha256 = weights_sha256

@@ -46,6 +46,7 @@ class WorkerSpec:
     weights_sha256: str = ""
     #: the decode-time table of an ``objective=latency`` search (empty: GMACs)
     latency_json: str = ""
+    extra_objectives: tuple[str, ...] = ()
 
 
 def worker_main(spec: WorkerSpec) -> None:
@@ -57,7 +58,7 @@ def worker_main(spec: WorkerSpec) -> None:
         if spec.latency_json else complexity
     projector = BandProjector(cost, spec.bands, spec.tolerance) if spec.bands else None
     study = Study(Path(spec.out), space, cost, spec.targets, spec.seed, spec.sampler, projector,
-                  spec.storage, spec.weights_sha256, complexity)
+                  spec.storage, spec.weights_sha256, complexity, spec.extra_objectives)
     run_loop(study, spec.scorer.build(), spec.trials, None)
 
 
@@ -79,7 +80,8 @@ def worker_spec(study: Study, scorer, cfg: OuterConfig, seed: int,
                       list(projector.bands) if projector else [], projector.tolerance if projector else 0.0,
                       cfg.trials, max(1, torch.get_num_threads() // cfg.workers),
                       ScorerSpec.of(scorer, study.space.path), study.weights_sha256,
-                      study.cost.table.to_json() if study.cost is not study.complexity else "")
+                      study.cost.table.to_json() if study.cost is not study.complexity else "",
+                      tuple(o.name for o in study.objectives[2:]))
 
 
 def follow_workers(study: Study, specs: Sequence[WorkerSpec], bar: tqdm | None) -> float:

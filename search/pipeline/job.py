@@ -105,6 +105,9 @@ def check_objective(cfg: Config) -> None:
     objective = cfg.supernet.objective
     if objective not in OBJECTIVE_NAMES:
         raise BadInput(f"objective={objective}: expected one of {', '.join(OBJECTIVE_NAMES)}")
+    if cfg.latency.pareto_gmacs and objective != "latency":
+        raise BadInput("pareto_gmacs=true adds GMACs to a decode-time study: it needs objective=latency "
+                       "(a GMAC study already minimises GMACs)")
     other = "target_gmacs" if objective == "latency" else "target_ms"
     if getattr(cfg.supernet, other):
         raise BadInput(f"{other}= with objective={objective}: give the targets in "

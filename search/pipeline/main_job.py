@@ -79,7 +79,8 @@ def search_layouts(job: Job, codec: Codec, levels: list[LevelResult]
                       supernet_layouts=[(r.name, r.layout) for r in levels], verbose=cfg.verbose,
                       bands=bands, defaults={r.target: r.layout for r in trained},
                       weights_sha256=shared_weights_sha256(job), decide=decider,
-                      complexity=job.complexity)
+                      complexity=job.complexity,
+                      extra_objectives=("gmacs",) if cfg.latency.pareto_gmacs else ())
     atomic_write(job.out / "trials.csv", study.trials.to_csv(index=False))
     return scorer, decider, study
 

@@ -46,7 +46,7 @@ def gmac_target_at(complexity, latency, scores, target_ms: float, tolerance: flo
     """The highest GMAC target whose landing the table predicts at or below ``target_ms``."""
     low, high = complexity.range()
     best = None
-    for _ in range(30):
+    for _ in range(12):  # each step is an exact landing (a MILP on FVC's grid): seconds each
         middle = (low + high) / 2
         choice = land(complexity, scores, middle, tolerance).choice
         if latency.of_choices(np.array([choice]))[0] <= target_ms:

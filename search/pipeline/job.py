@@ -139,6 +139,11 @@ class Job:
             self.cost = self.complexity
 
     @property
+    def on_time(self) -> bool:
+        """The targets are decode times (``objective=latency``), not GMACs."""
+        return self.cost is not self.complexity
+
+    @property
     def profile(self) -> Profile:
         return self.complexity.profile
 

@@ -33,8 +33,8 @@ from ..config import format_resolution
 from ..files import atomic_write
 from ..nn.layers import load_sliced
 from ..data import overlap_with_training
-from ..outer import (LayoutScorer, StudyResult, bands_of, export_architecture, run_study,
-                     validation_pairs)
+from ..outer import (LayoutScorer, StudyResult, bands_of, export_architecture, load_architecture,
+                     run_study, validation_pairs)
 from ..outer.scorer import describe_part, validation_overlap
 from ..reports import RENDERERS, Column, Point, plot_pareto, structure_table
 from ..reports.cells import decoder_cells, verdict_notes
@@ -126,7 +126,8 @@ def original_figures(job: Job, scorer: LayoutScorer, codec: Codec) -> dict[str, 
 
 
 def export_chosen(job: Job, verdict: Verdict, codec: Codec) -> dict[str, Any]:
-    """The chosen architecture as a training config, and its summary."""
+    """The chosen architecture as a training config, and its summary; with timing, its decode time is
+    measured on the decoder loaded back from the exported files."""
     chosen, side, target = verdict.chosen, verdict.chosen_side, verdict.target
     exported = export_architecture(job.space, chosen.layout, codec, job.out, f"{target:g}",
                                    job.profile.resolution, job.complexity.gmacs(chosen.layout),
@@ -135,8 +136,9 @@ def export_chosen(job: Job, verdict: Verdict, codec: Codec) -> dict[str, Any]:
                                           "finetune_steps": int(job.cfg.outer.finetune_steps or 0),
                                           "finetune_lr": finetune_rate(job)},
                                    model=side.model)
+    reloaded = load_architecture(exported.layout_path, exported.weights_path) if job.timing else None
     return {job.cost.name: chosen.cost, "distance": (chosen.cost - target) / target,
-            **cost_figures(job, chosen.layout, target),
+            **cost_figures(job, chosen.layout, target, exported=reloaded),
             "rd_loss": chosen.rd_loss, "rd_noise": chosen.noise, "measured_on": chosen.measured_on,
             "rank_rd_loss": chosen.rank_rd_loss, "rd_loss_finetuned": side.tuned_rd_loss,
             "trial": chosen.number, "source": chosen.source, "note": chosen.note,

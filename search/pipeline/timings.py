@@ -9,28 +9,32 @@ from __future__ import annotations
 
 from typing import Mapping
 
+import torch
+
 from ..stage2 import LevelResult
-from ..timing import measure_decoder_ms
+from ..timing import DecoderTiming, measure_decoder_ms
 from .job import Job
 
 
-def cost_figures(job: Job, layout: Mapping[str, int], target: float | None = None) -> dict[str, float]:
-    """GMACs, predicted and measured ms of the decoder at ``layout`` (see the module doc)."""
+def cost_figures(job: Job, layout: Mapping[str, int], target: float | None = None,
+                 exported: torch.nn.Module | None = None) -> dict[str, float]:
+    """GMACs, predicted and measured ms of the decoder at ``layout`` (see the module doc).
+    ``exported``: that decoder loaded back from its exported files, timed itself (with its weights)."""
     figures: dict[str, float] = {}
-    latency = job.cost is not None and job.cost is not job.complexity
-    if latency:
+    if job.on_time:
         figures["gmacs"] = job.complexity.gmacs(layout)
         figures["predicted_ms"] = job.cost.of_layout(layout)
     if job.timing is not None:
-        timing = timed(job, layout)
+        timing = timed(job, layout) if exported is None else \
+            measure_decoder_ms(job.space, dict(layout), job.profile.resolution, job.timing, exported)
         figures["measured_ms"] = timing.median_ms
         figures["measured_min_ms"], figures["measured_max_ms"] = timing.min_ms, timing.max_ms
-        if latency and target:
+        if job.on_time and target:
             figures["measured_distance"] = (timing.median_ms - target) / target
     return figures
 
 
-def timed(job: Job, layout: Mapping[str, int]):
+def timed(job: Job, layout: Mapping[str, int]) -> DecoderTiming:
     """The decoder at ``layout`` timed once per job (a level and the architecture chosen at its target
     are often one layout)."""
     key = tuple(sorted(layout.items()))
@@ -42,7 +46,7 @@ def timed(job: Job, layout: Mapping[str, int]):
 def objective_record(job: Job) -> dict:
     """The summary's ``objective`` (name, unit, how the targets are measured, how decoders were
     timed) under ``objective=latency``; nothing under GMACs, whose summaries keep their keys."""
-    if job.cost is job.complexity:
+    if not job.on_time:
         return {}
     return {"objective": {"name": "latency", "key": job.cost.name, "unit": job.cost.unit,
                           "targets_measured_by": "decode time predicted by the measured per-layer table",

@@ -42,15 +42,17 @@ class DecoderTiming:
 
 class DecoderRun:
     """A decoder built at ``layout`` on the settings' device and precision, with example inputs at the
-    padded ``resolution`` (random weights from the seed: the time does not depend on their values)."""
+    padded ``resolution``: random weights from the seed, or ``codec``'s own (an exported decoder loaded
+    from its files, whose layout is ``layout``)."""
 
     def __init__(self, space: Space, layout: Mapping[str, int], resolution: tuple[int, int],
-                 settings: LatencySettings):
+                 settings: LatencySettings, codec: torch.nn.Module | None = None):
         width, height = resolution
         padded_h, padded_w = space.codec.padded_size(height, width)
         device, dtype = settings.torch_device, settings.dtype
         torch.manual_seed(settings.seed)
-        self.codec = space.codec(dict(layout)).eval().to(device=device, dtype=dtype)
+        built = codec if codec is not None else space.codec(dict(layout))
+        self.codec = built.eval().to(device=device, dtype=dtype)
         inputs = self.codec.decoder_inputs(padded_h, padded_w,
                                            generator=torch.Generator().manual_seed(settings.seed))
         self.inputs = {name: t.to(device=device, dtype=dtype) if t.is_floating_point() else t.to(device)
@@ -174,11 +176,12 @@ def time_in_context(run: DecoderRun) -> LayoutTiming:
 
 
 def measure_decoder_ms(space: Space, layout: Mapping[str, int], resolution: tuple[int, int],
-                       settings: LatencySettings) -> DecoderTiming:
-    """The decoder built at ``layout`` timed whole (no hooks): ``settings.warmup`` untimed decodes,
-    then the median and spread of ``settings.repeats`` timed ones, on ``settings.threads`` torch
-    threads (restored afterwards). For re-measuring chosen decoders."""
+                       settings: LatencySettings, codec: torch.nn.Module | None = None) -> DecoderTiming:
+    """The decoder built at ``layout`` (or ``codec``, with its own weights) timed whole (no hooks):
+    ``settings.warmup`` untimed decodes, then the median and spread of ``settings.repeats`` timed
+    ones, on ``settings.threads`` torch threads (restored afterwards). For re-measuring chosen
+    decoders."""
     with torch_threads(settings.threads):
-        run = DecoderRun(space, layout, resolution, settings)
+        run = DecoderRun(space, layout, resolution, settings, codec)
         run.warm_up()
         return DecoderTiming.of([run.timed_ms() for _ in range(settings.repeats)])

@@ -53,14 +53,18 @@ def gmac_target_at(complexity, latency, scores, target_ms: float, tolerance: flo
 
     floor, ceiling = complexity.range()
     low, high = max(floor, 0.8 * start), min(ceiling, 1.2 * start)
-    while low > floor and predicted(low)[0] > target_ms:
-        low = max(floor, low - 0.2 * start)
     ms, choice = predicted(low)
+    while ms > target_ms and low > floor:  # widen downwards until the low end fits
+        low = max(floor, low - 0.2 * start)
+        ms, choice = predicted(low)
     if ms > target_ms:
         raise SystemExit(f"no GMAC landing is predicted at or below {target_ms:g} ms")
     best = (low, choice)
-    while high < ceiling and predicted(high)[0] <= target_ms:
-        low, best, high = high, (high, predicted(high)[1]), min(ceiling, high + 0.2 * start)
+    while high < ceiling:  # widen upwards until the high end does not fit
+        ms, choice = predicted(high)
+        if ms > target_ms:
+            break
+        low, best, high = high, (high, choice), min(ceiling, high + 0.2 * start)
     for _ in range(steps):
         middle = (low + high) / 2
         ms, choice = predicted(middle)

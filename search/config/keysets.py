@@ -21,6 +21,7 @@ LATENCY_KEYS = ("objective=supernet.objective", "target_ms=supernet.target_ms",
                 "latency_device=latency.device", "latency_runtime=latency.runtime",
                 "latency_threads=latency.threads", "latency_precision=latency.precision",
                 "latency_repeats=latency.repeats", "latency_layouts=latency.layouts",
+                "landing_rounds=latency.landing_rounds", "landing_tolerance=latency.landing_tolerance",
                 "measure_time=latency.measure", "pareto_gmacs=latency.pareto_gmacs")
 
 #: the I-frame codec's keys (``search.train``, ``search.eval``, ``search.supernet``, ``search.run``)

@@ -23,6 +23,10 @@ class LatencyConfig:
     repeats: int = option(5, "timed runs of each decoder and table cell (the median is kept, after "
                              "warm-up runs)")
     layouts: int = option(20, "random layouts whose whole decoders check the table's prediction")
+    landing_rounds: int = option(3, "objective=latency: times each chosen decoder is moved towards its "
+                                    "target's measured time (0: the table's prediction decides)")
+    landing_tolerance: float = option(0.02, "objective=latency: how far (a fraction) a chosen decoder's "
+                                            "measured time may lie from its target before it is moved")
     pareto_gmacs: bool = option(False, "objective=latency: GMACs as a third objective of the outer "
                                        "study (a Pareto front over time, RD loss and GMACs)")
     measure: Optional[bool] = option(None, "time every reported decoder (chosen, uniform, original) "

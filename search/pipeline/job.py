@@ -108,6 +108,11 @@ def check_objective(cfg: Config) -> None:
     if cfg.latency.pareto_gmacs and objective != "latency":
         raise BadInput("pareto_gmacs=true adds GMACs to a decode-time study: it needs objective=latency "
                        "(a GMAC study already minimises GMACs)")
+    rounds, tolerance = cfg.latency.landing_rounds, cfg.latency.landing_tolerance
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 0:
+        raise BadInput(f"landing_rounds={rounds!r}: expected a whole number of rounds, 0 or more")
+    if not 0 < float(tolerance) < 1:
+        raise BadInput(f"landing_tolerance={tolerance!r}: expected a fraction between 0 and 1 (0.02: 2%)")
     other = "target_gmacs" if objective == "latency" else "target_ms"
     if getattr(cfg.supernet, other):
         raise BadInput(f"{other}= with objective={objective}: give the targets in "

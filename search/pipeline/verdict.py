@@ -37,6 +37,7 @@ from ..nn.layers import load_sliced
 from ..outer import Chosen, LayoutScorer, UniformBaseline, uniform_at
 from ..training import read_stage, set_aside, train_stage1
 from .job import Job
+from .clock_landing import ClockLanding, land_on_clock, layout_digest, uniform_reading_ms
 from .timings import cost_figures
 
 #: how far below the chosen decoder's cost one width factor may stop before the uniform side is read
@@ -129,20 +130,22 @@ def between(low: Contender, high: Contender, cost: float, label: str, unit: str 
     return side
 
 
-def uniform_side(job: Job, codec: Codec, scorer: LayoutScorer, chosen: Chosen
+def uniform_side(job: Job, codec: Codec, scorer: LayoutScorer, chosen: Chosen, at: float
                  ) -> tuple[UniformBaseline | None, Contender | None, Contender | None]:
-    """(baseline, the side compared, the wider layout's side if the curve was read between two)."""
+    """(baseline, the side compared, the wider layout's side if the curve was read between two): the
+    uniform curve read at the cost ``at`` (the chosen decoder's; under ``objective=latency`` the
+    predicted time whose uniform reading measures as long as the chosen decoder)."""
     target = chosen.target
-    uniform = uniform_at(job.space, job.cost, chosen.cost)
+    uniform = uniform_at(job.space, job.cost, at)
     if uniform is None:
         return None, None, None
     side = contender(job, codec, scorer, f"Uniform @{target:g}", uniform.layout,
                      f"uniform-{target:g}-x{uniform.factor:.4f}")
-    if uniform.wider is None or uniform.cost >= chosen.cost * (1 - EQUAL_GMACS):
+    if uniform.wider is None or uniform.cost >= at * (1 - EQUAL_GMACS):
         return uniform, side, None
     wider = contender(job, codec, scorer, f"Uniform @{target:g} (wider)", uniform.wider,
                       f"uniform-{target:g}-wider-{job.cost.of_layout(uniform.wider):.3f}")
-    return uniform, between(side, wider, chosen.cost, f"Uniform @{target:g}", job.cost.unit), wider
+    return uniform, between(side, wider, at, f"Uniform @{target:g}", job.cost.unit), wider
 
 
 def grid_curve(job: Job, scorer: LayoutScorer) -> list[tuple[str, float, float]]:
@@ -207,9 +210,12 @@ class Verdict:
     wider_side: Contender | None = None
     versus: dict[str, Any] = field(default_factory=dict)
     cost_name: str = "gmacs"
+    clock: ClockLanding | None = None
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"uniform_grid_rd_loss_at_chosen": self.grid_reading}
+        if self.clock is not None:
+            out["landing_on_measured_time"] = self.clock.summary()
         key = self.cost_name
         if self.uniform is not None and self.uniform_side is not None:
             side = self.uniform_side
@@ -233,12 +239,16 @@ def judge(job: Job, codec: Codec, scorer: LayoutScorer, chosen: Chosen,
           curve: list[tuple[str, float, float]]) -> Verdict:
     """The verdict of ``chosen``'s target (both sides fine-tuned alike and evaluated alike); ``scorer``
     scores on the decision batches, which did not rank the trials."""
-    target = chosen.target
-    chosen_side = contender(job, codec, scorer, f"Chosen @{target:g}", chosen.layout,
-                            f"chosen-{target:g}-trial{chosen.number}")
-    uniform, uniform_view, wider = uniform_side(job, codec, scorer, chosen)
+    target, at, clock, folder = chosen.target, chosen.cost, None, f"chosen-{chosen.target:g}-trial{chosen.number}"
+    if job.on_time and job.timing is not None:
+        clock = land_on_clock(job, chosen, scorer)
+        chosen = clock.chosen
+        folder += f"-timed-{layout_digest(chosen.layout)}" if clock.kept else ""
+        at = uniform_reading_ms(job, clock.measured_ms, chosen.cost, EQUAL_GMACS)
+    chosen_side = contender(job, codec, scorer, f"Chosen @{target:g}", chosen.layout, folder)
+    uniform, uniform_view, wider = uniform_side(job, codec, scorer, chosen, at)
     verdict = Verdict(target, chosen, chosen_side, uniform, uniform_view, read_curve(curve, chosen.cost),
-                      wider, cost_name=job.cost.name)
+                      wider, cost_name=job.cost.name, clock=clock)
     if uniform_view is not None and chosen_side.frames is not None and uniform_view.frames is not None:
         verdict.versus = differences(chosen_side.frames, uniform_view.frames, job.cfg.training.lmbda,
                                      job.cfg.eval.gop_size, job.cfg.seed)

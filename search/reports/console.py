@@ -50,7 +50,9 @@ def print_summary(summary: dict, out: Path) -> None:
           f"[95%]   (fine-tuned {summary['finetune_steps']} steps each, lr {summary.get('finetune_lr', 0):g})")
     for row in summary["targets"]:
         c, u = row.get("chosen"), row.get("uniform")
-        left = _side_text(c, 12, f"{100 * c['distance']:>6.2f}%", key) if c else f"{'no feasible trial':>36}"
+        # a timed decoder's distance is its measured time's: what the target promised
+        dist = c.get("measured_distance", c["distance"]) if c else 0.0
+        left = _side_text(c, 12, f"{100 * dist:>6.2f}%", key) if c else f"{'no feasible trial':>36}"
         right = _side_text(u, 13, f"{u['width']:>6.3f}", key) if u else f"{'none':>36}"
         versus = row.get("chosen_vs_uniform", {})
         diff = interval_text(versus["psnr_db"]) if "psnr_db" in versus else "-"

@@ -137,6 +137,18 @@ def test_decoders_are_timed_whole_and_threads_restored():
     assert timing.repeats == 3 and 0 < timing.min_ms <= timing.median_ms <= timing.max_ms
 
 
+def test_timing_a_given_decoder_leaves_it_as_it_was():
+    """Timing in another precision works on a copy: the caller's decoder (a fine-tuned side the
+    verdict evaluates next) keeps its dtype and weights."""
+    space = load_space("slimcae")
+    model = space.codec(space.full_layout()).eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    measure_decoder_ms(space, space.full_layout(), (64, 64),
+                       LatencySettings(threads=1, repeats=1, warmup=0, precision="bf16"), model)
+    after = model.state_dict()
+    assert all(after[k].dtype == v.dtype and torch.equal(after[k], v) for k, v in before.items())
+
+
 @pytest.mark.parametrize("changes, words", [
     ({"device": "gpu"}, "device='gpu'"), ({"runtime": "tvm"}, "runtime='tvm'"),
     ({"runtime": "onnxruntime"}, "python -m search.export"), ({"precision": "fp8"}, "precision='fp8'"),

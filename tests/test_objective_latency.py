@@ -145,6 +145,8 @@ def test_every_decoder_has_its_gmacs_and_its_time(latency_run):
             (chosen["measured_ms"] - row["target_ms"]) / row["target_ms"])
         if "uniform" in row:
             assert {"ms", "gmacs", "measured_ms"} <= set(row["uniform"])
+    assert {"outer search", "verdicts (fine-tuning, test sequences)"} <= set(summary["wall_seconds"])
+    assert all(seconds >= 0 for seconds in summary["wall_seconds"].values())
     trials = pd.read_csv(out / "trials.csv")
     assert {"ms", "gmacs"} <= set(trials.columns) and (trials["gmacs"] > 0).all()
     study = optuna.load_study(study_name="outer", storage=f"sqlite:///{out / 'study.db'}")

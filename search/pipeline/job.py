@@ -137,6 +137,9 @@ class Job:
     timing: LatencySettings | None = None
     #: decoders timed so far (layout items -> timing), each measured once per job
     timings: dict = field(default_factory=dict, repr=False)
+    #: the supernet's shared weights, once trained: decoders are timed sliced from them (FVC's
+    #: deformable convolution gathers at offsets its weights compute, so its time depends on them)
+    shared: torch.nn.Module | None = field(default=None, repr=False)
     _clips: Clips | Septuplets | None = field(default=None, repr=False)
 
     def __post_init__(self):

@@ -42,6 +42,7 @@ from ..reports.console import print_summary
 from ..stage2 import LevelResult
 from ..training import codec_at_layout, frames_per_sample, latest_checkpoint, read_stage
 from .job import Job
+from .stopwatch import Stopwatch
 from .timings import cost_figures, objective_record
 from .lambdas import join_points
 from .supernet_job import bpp_source, supernet_stages, video_figures
@@ -138,7 +139,7 @@ def export_chosen(job: Job, verdict: Verdict, codec: Codec) -> dict[str, Any]:
                                    model=side.model)
     reloaded = load_architecture(exported.layout_path, exported.weights_path) if job.timing else None
     return {job.cost.name: chosen.cost, "distance": (chosen.cost - target) / target,
-            **cost_figures(job, chosen.layout, target, exported=reloaded),
+            **cost_figures(job, chosen.layout, target, model=reloaded),
             "rd_loss": chosen.rd_loss, "rd_noise": chosen.noise, "measured_on": chosen.measured_on,
             "rank_rd_loss": chosen.rank_rd_loss, "rd_loss_finetuned": side.tuned_rd_loss,
             "trial": chosen.number, "source": chosen.source, "note": chosen.note,
@@ -253,16 +254,23 @@ def run_point(job: Job, with_levels: bool = False) -> dict:
     job.write_config()
     if job.runtime.is_main:
         atomic_write(job.out / "profile.json", job.profile.to_json() + "\n")
+    watch = Stopwatch()
     net = supernet_stages(job, job.out / "supernet")
     if not job.runtime.is_main:  # the other processes of a torchrun job only train
         return {}
+    watch.lap("supernet (profile, stage 1, stage 2)")
     levels = net.levels(job.cfg.supernet.tolerance, job.interpolate)
     codec = net.codec.eval()
+    job.shared = codec
     ranker, decider, study = search_layouts(job, codec, levels)
+    watch.lap("outer search")
     original = original_figures(job, decider, codec)
     curve = grid_curve(job, decider)
+    watch.lap("original decoder and uniform grid")
     verdicts = [judge(job, codec, decider, study.chosen[t], curve) for t in job.targets if study.chosen.get(t)]
+    watch.lap("verdicts (fine-tuning, test sequences)")
     rows = target_rows(job, verdicts, codec)
+    watch.lap("export")
     write_report(job, original, rows, verdicts)
     write_plots(job, study, verdicts, grid_curve(job, ranker))
     sides = [s for v in verdicts for s in (v.chosen_side, v.uniform_side, v.wider_side) if s is not None]
@@ -274,6 +282,8 @@ def run_point(job: Job, with_levels: bool = False) -> dict:
         atomic_write(job.out / "images.csv", image_rows(sides).to_csv(index=False))
     summary = summary_of(job, original, rows, levels, study)
     summary["measured"] = measured(job, verdicts)
+    watch.lap("reports")
+    summary["wall_seconds"] = watch.seconds
     atomic_write(job.out / "summary.json", json.dumps(summary, indent=1) + "\n")
     print_summary(summary, job.out)
     return summary

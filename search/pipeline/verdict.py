@@ -99,12 +99,13 @@ def finetuned(job: Job, codec: Codec, layout: dict[str, int], folder: str) -> Co
 
 
 def contender(job: Job, codec: Codec, scorer: LayoutScorer, label: str, layout: dict[str, int],
-              folder: str) -> Contender:
-    """Scored with the shared weights, fine-tuned, scored again, then evaluated on the test sequences
-    (unless ``eval_gops=0``)."""
-    side = Contender(label, layout, job.cost.of_layout(layout), scorer(layout).rd_loss,
-                     costs=cost_figures(job, layout))
+              folder: str, timed: bool = True) -> Contender:
+    """Scored with the shared weights, fine-tuned, scored again, timed with its fine-tuned weights
+    (where decoders are timed and ``timed``), then evaluated on the test sequences (unless
+    ``eval_gops=0``)."""
+    side = Contender(label, layout, job.cost.of_layout(layout), scorer(layout).rd_loss)
     side.model = finetuned(job, codec, layout, folder)
+    side.costs = cost_figures(job, layout, model=side.model) if timed else {}
     side.tuned_rd_loss = scorer.score_model(side.model).rd_loss
     if job.cfg.eval.max_gops != 0:
         side.frames = job.evaluate(side.model)
@@ -245,7 +246,8 @@ def judge(job: Job, codec: Codec, scorer: LayoutScorer, chosen: Chosen,
         chosen = clock.chosen
         folder += f"-timed-{layout_digest(chosen.layout)}" if clock.kept else ""
         at = uniform_reading_ms(job, clock.measured_ms, chosen.cost, EQUAL_GMACS)
-    chosen_side = contender(job, codec, scorer, f"Chosen @{target:g}", chosen.layout, folder)
+    # the chosen decoder is timed after its export, from its files (main_job.export_chosen)
+    chosen_side = contender(job, codec, scorer, f"Chosen @{target:g}", chosen.layout, folder, timed=False)
     uniform, uniform_view, wider = uniform_side(job, codec, scorer, chosen, at)
     verdict = Verdict(target, chosen, chosen_side, uniform, uniform_view, read_curve(curve, chosen.cost),
                       wider, cost_name=job.cost.name, clock=clock)

@@ -65,6 +65,9 @@ def print_summary(summary: dict, out: Path) -> None:
     print(f"measured: {summary['measured']}")
     print(f"validation: ranked on {summary['validation']['ranked_on']}; decided and measured on "
           f"{summary['validation']['decided_on']}")
+    if summary.get("wall_seconds"):
+        print("wall time: " + ", ".join(f"{phase} {seconds:.0f} s"
+                                        for phase, seconds in summary["wall_seconds"].items()))
     print(f"results: {out}")
 
 

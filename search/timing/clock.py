@@ -13,6 +13,7 @@ gets the sum of its calls.
 """
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ class DecoderRun:
         padded_h, padded_w = space.codec.padded_size(height, width)
         device, dtype = settings.torch_device, settings.dtype
         torch.manual_seed(settings.seed)
-        built = codec if codec is not None else space.codec(dict(layout))
+        # a copy: moving a caller's model to the timing's device or precision must not change it
+        built = copy.deepcopy(codec) if codec is not None else space.codec(dict(layout))
         self.codec = built.eval().to(device=device, dtype=dtype)
         inputs = self.codec.decoder_inputs(padded_h, padded_w,
                                            generator=torch.Generator().manual_seed(settings.seed))

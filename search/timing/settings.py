@@ -14,6 +14,7 @@ from typing import Iterator
 import torch
 
 from ..errors import BadInput
+from .allocator import steady_allocator
 
 RUNTIMES = ("torch", "onnxruntime")
 PRECISIONS = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -101,8 +102,10 @@ def _check_device(device: str) -> None:
 
 @contextlib.contextmanager
 def torch_threads(threads: int | None) -> Iterator[None]:
-    """torch's intra-op threads set to ``threads`` for the duration (None: left as they are), then
-    restored: timing on 1 thread must not leave the caller's process on 1 thread."""
+    """The conditions decoders are timed in: torch's intra-op threads set to ``threads`` for the
+    duration (None: left as they are), then restored (timing on 1 thread must not leave the caller's
+    process on 1 thread); and the allocator made steady (:mod:`search.timing.allocator`)."""
+    steady_allocator()
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)

@@ -31,6 +31,7 @@ from ..paths import PROFILE_DIR
 from ..space import Space
 from .clock import DecoderRun, DecoderTiming, LayoutTiming, time_in_context
 from .fit import calibrate, module_cells, module_widths, relative_errors, sum_ms
+from .allocator import steady_allocator
 from .settings import LatencySettings, torch_threads
 from .table import LatencyTable, LayoutRecord, ModuleCells, latency_path, width_value
 
@@ -82,7 +83,8 @@ def _distinct(space: Space, rng: np.random.Generator, count: int, taken: Sequenc
 
 def _machine(settings: LatencySettings) -> dict:
     machine = {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-               "torch_threads": torch.get_num_threads(), "platform": platform.platform()}
+               "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
+               "allocator": "glibc, steady (search.timing.allocator)" if steady_allocator() else "as is"}
     if settings.torch_device.type == "cuda":
         machine["gpu"] = torch.cuda.get_device_name(settings.torch_device)
     return machine

@@ -15,9 +15,10 @@ The uniform side is then read at the chosen decoder's *measured* time, not its p
 uniform reading's predicted time is scaled by chosen measured / uniform measured, a few times, so
 the comparison is at equal decode time on this machine.
 
-Every time here is measured in this process, on decoders built with the job's seed weights (a
-weight's value does not move a dense kernel's time); the chosen decoder is timed once more after its
-export, loaded back from its files (:func:`search.pipeline.main_job.export_chosen`).
+Every time here is measured in this process, on decoders sliced from the shared weights (FVC's
+deformable convolution gathers at offsets its weights compute: random weights time it wrongly); the
+chosen decoder is timed once more after its fine-tuning and export, loaded back from its files
+(:func:`search.pipeline.main_job.export_chosen`).
 """
 from __future__ import annotations
 
@@ -141,9 +142,10 @@ def uniform_reading_ms(job: Job, measured_ms: float, predicted_ms: float, gap: f
     and the next wider one."""
     measure = _uniform_clock(job, gap)
     at, full = predicted_ms, job.cost.of_layout(job.space.full_layout())
+    close = job.cfg.latency.landing_tolerance * measured_ms / 2
     for _ in range(UNIFORM_ROUNDS):
         uniform_ms = measure(at)
-        if uniform_ms is None or abs(uniform_ms - measured_ms) <= job.cfg.latency.landing_tolerance * measured_ms / 2:
+        if uniform_ms is None or abs(uniform_ms - measured_ms) <= close:
             break
         at = min(at * measured_ms / uniform_ms, full)
     return at

@@ -1,7 +1,8 @@
 """The verdict of one target: the chosen architecture against uniform slimming at the chosen cost.
 
 The cost is the search's: closed-form GMACs, or under ``objective=latency`` the decode time the
-measured table predicts (every side is then also timed: :mod:`search.pipeline.timings`).
+measured table predicts (every side is then also timed: :mod:`search.pipeline.timings`, and the chosen
+decoder lands on its measured time first: :mod:`search.pipeline.clock_landing`).
 
 Both start from the supernet's shared weights (sliced to their widths), both are fine-tuned for the same
 ``finetune_steps`` on the same batches at the same learning rate (the uniform widths are off the option
@@ -239,8 +240,11 @@ class Verdict:
 def judge(job: Job, codec: Codec, scorer: LayoutScorer, chosen: Chosen,
           curve: list[tuple[str, float, float]]) -> Verdict:
     """The verdict of ``chosen``'s target (both sides fine-tuned alike and evaluated alike); ``scorer``
-    scores on the decision batches, which did not rank the trials."""
-    target, at, clock, folder = chosen.target, chosen.cost, None, f"chosen-{chosen.target:g}-trial{chosen.number}"
+    scores on the decision batches, which did not rank the trials. Under ``objective=latency`` the
+    chosen decoder first lands on measured time and the uniform side is read at that time
+    (:mod:`search.pipeline.clock_landing`)."""
+    target, at, clock = chosen.target, chosen.cost, None
+    folder = f"chosen-{target:g}-trial{chosen.number}"
     if job.on_time and job.timing is not None:
         clock = land_on_clock(job, chosen, scorer)
         chosen = clock.chosen

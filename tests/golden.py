@@ -133,6 +133,7 @@ def main_job_figures(out: Path) -> dict:
     """What the tiny main job must reproduce: summary, trials, exported layouts and training logs."""
     summary = json.loads((out / "summary.json").read_text())
     summary.pop("weights_sha256", None)  # names the bytes of a checkpoint, not a figure to reproduce
+    summary.pop("wall_seconds", None)  # how long this machine took, not a figure of the job
     trials = pd.read_csv(out / "trials.csv")
     layouts = {p.stem: yaml.safe_load(p.read_text())["layout"]
                for p in sorted((out / "layouts").glob("*.yaml"))}

@@ -103,9 +103,10 @@ def clock_rounds(space: Space, cost: Cost, layout: Mapping[str, int], target: fl
         last = tried[-1]
         aim = last.predicted_ms * target / last.measured_ms
         moved = space.layout_of(projector.project(start, Band(aim, (1 - band_tolerance) * aim)))
-        if layout_digest(moved) in seen:
+        digest = layout_digest(moved)
+        if digest in seen:
             break
-        seen.add(layout_digest(moved))
+        seen.add(digest)
         tried.append(ClockRound(moved, aim, cost.of_layout(moved), clock(moved)))
     return tried, _kept(tried, target, tolerance)
 

@@ -8,7 +8,7 @@ with a threshold that grows as the process frees large blocks, so it depends on 
 process did before. Measured on this project's 2-core CPU, FVC's chosen decoder at 700 ms (its
 deformable convolution's offset convolution writes a 4 MB tensor per decode): that one convolution
 took 15 ms in one process and 35-37 ms in two others, the whole decode 729-754 ms; with the
-thresholds fixed as below, 15 ms in all three and 684-693 ms. Fixing them (glibc's ``mallopt``: the
+thresholds fixed as below, 15 ms in all three and 683-712 ms. Fixing them (glibc's ``mallopt``: the
 ``mmap`` threshold at its 32 MiB maximum, freed memory kept up to 1 GiB, the heap grown 256 MiB at a
 time) is what a decoder serving many frames sees: its buffers reused. It is process-wide and not
 undone (the rest of a job only keeps more memory); where the C library is not glibc nothing is done.
